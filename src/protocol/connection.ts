@@ -1,0 +1,298 @@
+// The WebSocket protocol after the opening handshake, as a sans-I/O state
+// machine: RFC 6455 §5.4 Fragmentation, §5.5 Control Frames, §5.6 Data Frames,
+// §7 Closing the Connection, §8.1 UTF-8 handling. Received bytes go in through
+// `receive`; events and the bytes to send come out through the handler.
+import { CloseCode, decodeClosePayload, encodeClosePayload, MAX_CLOSE_REASON_BYTES } from './close.js';
+import { InvalidStateError, ProtocolError } from './errors.js';
+import { encodeFrame, isControlOpcode, Opcode } from './frame.js';
+import { FrameParser, type FrameSink } from './frame-parser.js';
+import { Utf8Validator } from './utf8.js';
+
+/** Which end of the connection this object plays (§5.1 masking depends on it). */
+export type Role = 'server' | 'client';
+
+/**
+ * `open`: both directions usable. `closing`: we sent a close frame and wait
+ * for the peer's (§7.1.2). `closed`: the closing handshake is complete or the
+ * connection failed; the transport should close TCP (§7.1.1: the server
+ * first, the client after the server or a timeout).
+ */
+export type ConnectionState = 'open' | 'closing' | 'closed';
+
+/** Where a Connection delivers events and outgoing bytes. */
+export interface ConnectionHandler {
+  /** Bytes for the transport to write, in order. */
+  write(data: Buffer): void;
+  /** A complete data message (§5.6); text messages have been checked as UTF-8. */
+  onMessage(data: Buffer, isBinary: boolean): void;
+  /** A ping arrived; with `autoPong` its pong has already been written (§5.5.2). */
+  onPing(data: Buffer): void;
+  onPong(data: Buffer): void;
+  /** The peer's close frame arrived; if we had not sent one, our reply is already written (§5.5.1). */
+  onCloseReceived(code: number, reason: string): void;
+  /** The peer broke the protocol; a close frame with `error.closeCode` is already written (§7.1.7). */
+  onProtocolError(error: ProtocolError): void;
+}
+
+export interface ConnectionOptions {
+  role: Role;
+  /** Largest message, summed over its fragments, before failing with 1009. Default 100 MiB. */
+  maxPayload?: number;
+  /** Source of fresh 4-byte masking keys; required for the client role (§5.3). */
+  generateMask?: () => Uint8Array;
+  /** Answer pings with pongs automatically (§5.5.2). Default true. */
+  autoPong?: boolean;
+}
+
+export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+
+export class Connection implements FrameSink {
+  private readonly parser: FrameParser;
+  private readonly utf8 = new Utf8Validator();
+  private readonly maxPayload: number;
+  private readonly autoPong: boolean;
+  private readonly generateMask: (() => Uint8Array) | null;
+
+  private stateValue: ConnectionState = 'open';
+  private closeSentFlag = false;
+  private closeReceivedFlag = false;
+
+  // The frame being received.
+  private frameOpcode = 0;
+  private frameFin = false;
+  private controlChunks: Buffer[] = [];
+  // The message being assembled from data frames (§5.4).
+  private messageOpcode = 0; // 0: no message in progress
+  private messageFragments: Buffer[] = [];
+  private messageLength = 0;
+  // The message being sent in fragments, if any.
+  private sendingFragmented = false;
+
+  constructor(
+    private readonly handler: ConnectionHandler,
+    options: ConnectionOptions,
+  ) {
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.autoPong = options.autoPong ?? true;
+    this.generateMask = options.generateMask ?? null;
+    if (options.role === 'client' && !this.generateMask) {
+      throw new TypeError('a client connection needs generateMask (RFC 6455 §5.3)');
+    }
+    this.parser = new FrameParser(this, { expectMasked: options.role === 'server' });
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+  get closeSent(): boolean {
+    return this.closeSentFlag;
+  }
+  get closeReceived(): boolean {
+    return this.closeReceivedFlag;
+  }
+
+  /** Feed received bytes. Takes ownership of `data` (payloads are unmasked in place). */
+  receive(data: Buffer): void {
+    try {
+      this.parser.push(data);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.fail(error);
+    }
+  }
+
+  /**
+   * Send a data message, or one fragment of it when `fin` is false (§5.4);
+   * the fragments that follow are sent with `fin` false until the last.
+   */
+  send(data: Uint8Array | string, isBinary: boolean, fin = true): void {
+    this.assertCanSend();
+    const opcode = this.sendingFragmented
+      ? Opcode.Continuation
+      : isBinary
+        ? Opcode.Binary
+        : Opcode.Text;
+    this.sendingFragmented = !fin;
+    this.writeFrame(fin, opcode, data);
+  }
+
+  /** Send a ping (§5.5.2); payload at most 125 bytes. */
+  ping(data: Uint8Array | string = EMPTY): void {
+    this.sendControl(Opcode.Ping, data);
+  }
+
+  /** Send a pong (§5.5.3), solicited or as a unidirectional heartbeat. */
+  pong(data: Uint8Array | string = EMPTY): void {
+    this.sendControl(Opcode.Pong, data);
+  }
+
+  /**
+   * Start (or complete) the closing handshake (§7.1.2). Without a code the
+   * close frame is empty. Does nothing once a close frame was sent.
+   * Throws a RangeError for a code that may not be sent or an overlong reason.
+   */
+  close(code?: number, reason = ''): void {
+    if (this.closeSentFlag) return;
+    const payload = encodeClosePayload(code, reason);
+    this.writeCloseFrame(payload);
+  }
+
+  /**
+   * Fail the connection (§7.1.7): send a close frame with the error's code
+   * unless one was sent already, stop reading, and report it.
+   */
+  fail(error: ProtocolError): void {
+    if (this.stateValue === 'closed') return;
+    this.parser.stop();
+    this.resetMessage();
+    if (!this.closeSentFlag) {
+      this.writeCloseFrame(encodeClosePayload(error.closeCode, truncateReason(error.message)));
+    }
+    this.stateValue = 'closed';
+    this.handler.onProtocolError(error);
+  }
+
+  // ---- FrameSink: events from the parser ----
+
+  onFrameStart(fin: boolean, _rsv: number, opcode: number, length: number): void {
+    this.frameOpcode = opcode;
+    if (isControlOpcode(opcode)) return; // size and FIN already checked by the parser (§5.5)
+    // §5.4: a fragmented message is one frame with FIN clear and opcode != 0,
+    // then zero or more with FIN clear and opcode 0, then one with FIN set and opcode 0.
+    if (opcode === Opcode.Continuation) {
+      if (this.messageOpcode === 0) {
+        throw new ProtocolError(1002, 'continuation frame without a message to continue');
+      }
+    } else {
+      if (this.messageOpcode !== 0) {
+        throw new ProtocolError(1002, 'new data frame inside a fragmented message');
+      }
+      this.messageOpcode = opcode;
+    }
+    // §10.4: limit message size, judged from the header before buffering any of it.
+    if (this.messageLength + length > this.maxPayload) {
+      throw new ProtocolError(1009, `message exceeds maxPayload (${this.maxPayload} bytes)`);
+    }
+    this.messageLength += length;
+    this.frameFin = fin;
+  }
+
+  onFramePayload(data: Buffer): void {
+    if (isControlOpcode(this.frameOpcode)) {
+      this.controlChunks.push(data);
+      return;
+    }
+    // §8.1: fail fast — reject invalid UTF-8 as soon as the byte arrives.
+    if (this.messageOpcode === Opcode.Text && !this.utf8.push(data)) {
+      throw new ProtocolError(1007, 'text message is not valid UTF-8');
+    }
+    this.messageFragments.push(data);
+  }
+
+  onFrameEnd(): void {
+    if (isControlOpcode(this.frameOpcode)) {
+      const chunks = this.controlChunks;
+      const payload =
+        chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      this.controlChunks = [];
+      this.onControlFrame(this.frameOpcode, payload);
+      return;
+    }
+    if (!this.frameFin) return;
+    const isBinary = this.messageOpcode === Opcode.Binary;
+    if (!isBinary && !this.utf8.isComplete()) {
+      throw new ProtocolError(1007, 'text message ends inside a UTF-8 character');
+    }
+    const fragments = this.messageFragments;
+    const message =
+      fragments.length === 0
+        ? EMPTY
+        : fragments.length === 1
+          ? fragments[0]
+          : Buffer.concat(fragments, this.messageLength);
+    this.resetMessage();
+    this.handler.onMessage(message, isBinary);
+  }
+
+  private onControlFrame(opcode: number, payload: Buffer): void {
+    switch (opcode) {
+      case Opcode.Ping:
+        // §5.5.2: respond with a pong carrying the same application data, unless
+        // a close frame was already sent.
+        if (this.autoPong && !this.closeSentFlag) this.writeFrame(true, Opcode.Pong, payload);
+        this.handler.onPing(payload);
+        return;
+      case Opcode.Pong:
+        this.handler.onPong(payload);
+        return;
+      case Opcode.Close:
+        this.onCloseFrame(payload);
+        return;
+    }
+  }
+
+  // §5.5.1 / §7.1.3: the closing handshake from the receiving side.
+  private onCloseFrame(payload: Buffer): void {
+    const { code, reason } = decodeClosePayload(payload);
+    this.closeReceivedFlag = true;
+    this.parser.stop(); // nothing after a close frame is data (§5.5.1)
+    this.resetMessage();
+    if (!this.closeSentFlag) {
+      // "it MUST send a Close frame in response ... typically echos the status code it received"
+      this.writeCloseFrame(code === CloseCode.NoStatus ? EMPTY : encodeClosePayload(code));
+    }
+    this.stateValue = 'closed';
+    this.handler.onCloseReceived(code, reason);
+  }
+
+  // ---- sending ----
+
+  private assertCanSend(): void {
+    // §5.5.1: "After sending a Close frame, the endpoint MUST NOT send any further data frames."
+    if (this.closeSentFlag) throw new InvalidStateError('cannot send after the close frame was sent');
+  }
+
+  private sendControl(opcode: number, data: Uint8Array | string): void {
+    this.assertCanSend();
+    const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (length > 125) throw new RangeError('control frame payload must be at most 125 bytes (§5.5)');
+    this.writeFrame(true, opcode, data);
+  }
+
+  private writeCloseFrame(payload: Uint8Array): void {
+    this.writeFrame(true, Opcode.Close, payload);
+    this.closeSentFlag = true;
+    this.stateValue = this.closeReceivedFlag ? 'closed' : 'closing';
+  }
+
+  private writeFrame(fin: boolean, opcode: number, payload: Uint8Array | string): void {
+    const frame = encodeFrame({
+      fin,
+      opcode,
+      payload,
+      mask: this.generateMask ? this.generateMask() : null,
+    });
+    if (Array.isArray(frame)) {
+      this.handler.write(frame[0]);
+      this.handler.write(frame[1]);
+    } else {
+      this.handler.write(frame);
+    }
+  }
+
+  private resetMessage(): void {
+    this.messageOpcode = 0;
+    this.messageFragments = [];
+    this.messageLength = 0;
+    this.utf8.reset();
+  }
+}
+
+/** Cut a reason to the 123 bytes a close frame holds, on a character boundary. */
+function truncateReason(reason: string): string {
+  let text = reason;
+  while (Buffer.byteLength(text) > MAX_CLOSE_REASON_BYTES) text = text.slice(0, -1);
+  return text;
+}

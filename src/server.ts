@@ -1,0 +1,266 @@
+// WebSocketServer: accepts opening handshakes (RFC 6455 §4.2) on its own
+// node:net listener, on a node:http(s) server's 'upgrade' event, or through
+// handleUpgrade for callers that route upgrades themselves. All three paths
+// share validateUpgradeRequest and the same WebSocket binding.
+import { EventEmitter } from 'node:events';
+import type * as http from 'node:http';
+import * as net from 'node:net';
+import type { WebSocketHandler } from './handler.js';
+import { HandshakeError } from './protocol/errors.js';
+import {
+  acceptResponse,
+  errorResponse,
+  validateUpgradeRequest,
+  type UpgradeRequest,
+} from './protocol/handshake.js';
+import { HeadReader, parseRequestHead, type HeadLimits } from './protocol/http-head.js';
+import { CloseCode } from './protocol/close.js';
+import { sweepHeartbeat, WebSocket, type SocketOptions } from './websocket.js';
+
+/** A verifyClient answer: accept, refuse with 403, or refuse with a chosen status. */
+export type VerifyResult = boolean | { status: number; message?: string; headers?: Record<string, string> };
+
+export interface VerifyInfo {
+  request: UpgradeRequest;
+  /** Lower-cased Origin header, if the client sent one (browsers always do). */
+  origin: string | undefined;
+  /** True when the connection is TLS. */
+  secure: boolean;
+}
+
+export interface WebSocketServerOptions extends SocketOptions, HeadLimits {
+  /** Listen on this port with pushwire's own HTTP head parser (mode a). */
+  port?: number;
+  /** Address for `port`. Default 127.0.0.1. */
+  host?: string;
+  /** Attach to this HTTP(S) server's 'upgrade' event (mode b). */
+  server?: http.Server;
+  /** Neither listen nor attach; the caller passes upgrades to `handleUpgrade` (mode c). */
+  noServer?: boolean;
+  /** Accept upgrades for this pathname only (others get 404). Default: any path. */
+  path?: string;
+  /** Subprotocols this server speaks; the client's most preferred one among them is chosen. */
+  protocols?: string[];
+  /** Choose the subprotocol yourself; return false for none. Overrides `protocols`. */
+  handleProtocols?: (offered: string[], request: UpgradeRequest) => string | false;
+  /** Accept or refuse a handshake (origin checks, authentication), sync or async. */
+  verifyClient?: (info: VerifyInfo) => VerifyResult | Promise<VerifyResult>;
+  /** Ping every client this often (ms) and drop those that sent nothing since the last round. 0 = off. */
+  pingInterval?: number;
+  /** Drop a connection whose handshake has not completed within this many ms (mode a). Default 10 000. */
+  handshakeTimeout?: number;
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+/**
+ * A WebSocket server.
+ *
+ * Events: `connection (socket: WebSocket, request: UpgradeRequest)`,
+ * `listening`, `error (error)`, `close`.
+ *
+ * @example
+ * const server = new WebSocketServer({ port: 9001 });
+ * server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+ */
+export class WebSocketServer extends EventEmitter {
+  /** Open connections. */
+  readonly clients = new Set<WebSocket>();
+  private readonly options: WebSocketServerOptions;
+  private readonly netServer: net.Server | null = null;
+  private readonly attachedTo: http.Server | null = null;
+  private readonly pendingHandshakes = new Set<net.Socket>();
+  private readonly heartbeat: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(options: WebSocketServerOptions, handler?: WebSocketHandler) {
+    super();
+    const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true];
+    if (modes.filter(Boolean).length !== 1) {
+      throw new TypeError('give exactly one of port, server or noServer');
+    }
+    this.options = handler ? { ...options, handler } : options;
+    if (options.port !== undefined) {
+      const netServer = net.createServer({ pauseOnConnect: false }, (socket) => this.readHandshake(socket));
+      netServer.on('error', (error) => this.emit('error', error));
+      netServer.on('listening', () => this.emit('listening'));
+      netServer.listen(options.port, options.host ?? '127.0.0.1');
+      this.netServer = netServer;
+    } else if (options.server) {
+      this.attachedTo = options.server;
+      options.server.on('upgrade', this.onUpgrade);
+    }
+    if (options.pingInterval) {
+      this.heartbeat = setInterval(() => this.clients.forEach(sweepHeartbeat), options.pingInterval);
+      this.heartbeat.unref();
+    }
+  }
+
+  /** The listening address (mode a), or the attached server's. */
+  address(): net.AddressInfo | string | null {
+    return (this.netServer ?? this.attachedTo)?.address() ?? null;
+  }
+
+  /**
+   * Complete an opening handshake for a request parsed elsewhere (a `node:http`
+   * 'upgrade' event, or your own router). `head` holds bytes that followed the
+   * request. On success `callback` gets the open WebSocket, and `connection`
+   * is emitted; on refusal the socket is answered with an HTTP error and closed.
+   */
+  handleUpgrade(
+    request: UpgradeRequest,
+    socket: net.Socket,
+    head: Buffer,
+    callback?: (ws: WebSocket, request: UpgradeRequest) => void,
+  ): void {
+    if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
+    socket.pause(); // bytes that follow wait in the socket until the WebSocket reads them
+    void this.completeHandshake(request, socket, head, callback);
+  }
+
+  /** Close every connection with 1001 (going away), stop listening, then call back. */
+  close(callback?: (error?: Error) => void): void {
+    if (this.closed) {
+      if (callback) process.nextTick(callback);
+      return;
+    }
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.attachedTo?.off('upgrade', this.onUpgrade);
+    for (const socket of this.pendingHandshakes) socket.destroy();
+    const waits: Promise<void>[] = [];
+    for (const ws of this.clients) {
+      waits.push(new Promise((resolve) => ws.once('close', () => resolve())));
+      ws.close(CloseCode.GoingAway, 'server shutting down');
+    }
+    if (this.netServer) {
+      waits.push(new Promise((resolve) => this.netServer!.close(() => resolve())));
+    }
+    void Promise.all(waits).then(() => {
+      this.emit('close');
+      callback?.();
+    });
+  }
+
+  private readonly onUpgrade = (request: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
+    if (!this.pathMatches(request.url) && this.attachedTo!.listenerCount('upgrade') > 1) {
+      return; // another 'upgrade' listener serves this path
+    }
+    this.handleUpgrade(request, socket, head);
+  };
+
+  /** Mode a: read the request head from raw bytes with our own parser. */
+  private readHandshake(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.pendingHandshakes.add(socket);
+    const reader = new HeadReader(this.options);
+    socket.setTimeout(this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, () => {
+      refuse(socket, new HandshakeError(408, 'opening handshake timed out'));
+    });
+    socket.on('error', destroyOnError);
+    socket.on('close', () => this.pendingHandshakes.delete(socket));
+    const onData = (chunk: Buffer): void => {
+      let done: { head: string; rest: Buffer } | null;
+      let request: UpgradeRequest;
+      try {
+        done = reader.push(chunk);
+        if (!done) return;
+        request = parseRequestHead(done.head, this.options);
+      } catch (error) {
+        socket.off('data', onData);
+        refuse(socket, toHandshakeError(error));
+        return;
+      }
+      socket.off('data', onData);
+      this.handleUpgrade(request, socket, done.rest);
+    };
+    socket.on('data', onData);
+  }
+
+  private async completeHandshake(
+    request: UpgradeRequest,
+    socket: net.Socket,
+    head: Buffer,
+    callback?: (ws: WebSocket, request: UpgradeRequest) => void,
+  ): Promise<void> {
+    let protocol: string;
+    try {
+      if (this.closed) throw new HandshakeError(503, 'server is shutting down');
+      if (!this.pathMatches(request.url)) throw new HandshakeError(404, 'no WebSocket endpoint at this path');
+      const offer = validateUpgradeRequest(request);
+      protocol = this.chooseProtocol(offer.protocols, request);
+      if (this.options.verifyClient) {
+        const verdict = await this.options.verifyClient({
+          request,
+          origin: offer.origin,
+          secure: (socket as { encrypted?: boolean }).encrypted === true,
+        });
+        if (verdict !== true) {
+          throw verdict === false
+            ? new HandshakeError(403, 'connection refused')
+            : new HandshakeError(verdict.status, verdict.message ?? 'connection refused', verdict.headers);
+        }
+      }
+      if (this.closed) throw new HandshakeError(503, 'server is shutting down');
+      if (socket.destroyed) return;
+      socket.write(acceptResponse(offer.key, protocol || undefined));
+    } catch (error) {
+      refuse(socket, toHandshakeError(error));
+      return;
+    }
+    this.pendingHandshakes.delete(socket);
+    const ws = new WebSocket(null, this.options);
+    ws.attach(socket, protocol, request.url);
+    this.clients.add(ws);
+    ws.once('close', () => this.clients.delete(ws));
+    callback?.(ws, request);
+    this.emit('connection', ws, request);
+    ws.start(head, request);
+  }
+
+  private pathMatches(url: string | undefined): boolean {
+    if (this.options.path === undefined) return true;
+    const pathname = (url ?? '/').split('?')[0];
+    return pathname === this.options.path;
+  }
+
+  /** §4.2.2 /subprotocol/: one of the client's values that the server is willing to use, or none. */
+  private chooseProtocol(offered: string[], request: UpgradeRequest): string {
+    if (offered.length === 0) return '';
+    if (this.options.handleProtocols) {
+      const chosen = this.options.handleProtocols(offered, request);
+      if (chosen === false) return '';
+      if (!offered.includes(chosen)) {
+        throw new HandshakeError(500, `handleProtocols chose ${JSON.stringify(chosen)}, which the client did not offer`);
+      }
+      return chosen;
+    }
+    const supported = this.options.protocols ?? [];
+    return offered.find((protocol) => supported.includes(protocol)) ?? '';
+  }
+}
+
+function toHandshakeError(error: unknown): HandshakeError {
+  if (error instanceof HandshakeError) return error;
+  return new HandshakeError(500, error instanceof Error ? error.message : 'internal error');
+}
+
+/** Answer a refused handshake with its status and a JSON body, then close (RFC 6455 §4.2.1). */
+function refuse(socket: net.Socket, error: HandshakeError): void {
+  if (socket.destroyed) return;
+  socket.removeAllListeners('data');
+  if (socket.writable) socket.end(errorResponse(error.status, error.message, error.headers));
+  // A peer that never reads must not keep the socket alive.
+  setTimeout(destroySocket, 1000, socket).unref();
+}
+
+function destroyOnError(this: net.Socket): void {
+  this.destroy();
+}
+
+function destroySocket(socket: net.Socket): void {
+  socket.destroy();
+}

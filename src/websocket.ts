@@ -1,0 +1,503 @@
+// The WebSocket transport: binds the sans-I/O Connection to a node:net socket
+// and owns what needs I/O — writes and backpressure, timers, the client's
+// TCP/TLS connect and opening handshake.
+import { randomFillSync } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { WebSocketHandler } from './handler.js';
+import { Connection, type ConnectionHandler, type Role } from './protocol/connection.js';
+import { ClientHandshakeError, InvalidStateError, type ProtocolError } from './protocol/errors.js';
+import {
+  clientRequest,
+  keyFromNonce,
+  verifyServerResponse,
+  type UpgradeRequest,
+} from './protocol/handshake.js';
+import { HeadReader, parseResponseHead } from './protocol/http-head.js';
+import { CloseCode } from './protocol/close.js';
+
+export const CONNECTING = 0;
+export const OPEN = 1;
+export const CLOSING = 2;
+export const CLOSED = 3;
+export type ReadyState = typeof CONNECTING | typeof OPEN | typeof CLOSING | typeof CLOSED;
+
+/** Options shared by server-side sockets and clients. */
+export interface SocketOptions {
+  /** Largest incoming message in bytes; larger ones fail the connection with 1009. Default 100 MiB. */
+  maxPayload?: number;
+  /** How long to wait for the peer's part of the closing handshake before dropping TCP, in ms. Default 10 000. */
+  closeTimeout?: number;
+  /** Connection-lifecycle callbacks, as an alternative to event listeners. */
+  handler?: WebSocketHandler;
+}
+
+/** Options of the Node client, `new WebSocket(url, options)`. */
+export interface ClientOptions extends SocketOptions {
+  /** Subprotocols to offer, most preferred first (RFC 6455 §4.1 item 10). */
+  protocols?: string | string[];
+  /** Origin header to send (browsers send one; RFC 6455 §10.2). */
+  origin?: string;
+  /** Further request headers (cookies, authorization). */
+  headers?: Record<string, string>;
+  /** Give up if the handshake has not completed within this many ms. Default 30 000. */
+  handshakeTimeout?: number;
+  /** Send a ping every this many ms and drop the connection if nothing arrived in between. 0 = off (default). */
+  pingInterval?: number;
+  /** TLS options for wss:// (ca, servername, rejectUnauthorized, …). */
+  tls?: tls.ConnectionOptions;
+}
+
+/** Options of `send`. */
+export interface SendOptions {
+  /** Send as a binary message. Default: true for bytes, false for strings. */
+  binary?: boolean;
+  /** False to send this as a fragment of a longer message (RFC 6455 §5.4). Default true. */
+  fin?: boolean;
+}
+
+export type SendCallback = (error?: Error | null) => void;
+export type Sendable = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+const DEFAULT_CLOSE_TIMEOUT = 10_000;
+const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
+const EMPTY = Buffer.alloc(0);
+
+/** Masking keys come from a pooled random buffer refilled 2048 keys at a time (RFC 6455 §5.3, §10.3). */
+const maskPool = Buffer.alloc(8192);
+let maskPoolOffset = maskPool.length;
+function randomMask(): Uint8Array {
+  if (maskPoolOffset === maskPool.length) {
+    randomFillSync(maskPool);
+    maskPoolOffset = 0;
+  }
+  const mask = maskPool.subarray(maskPoolOffset, maskPoolOffset + 4);
+  maskPoolOffset += 4;
+  return mask;
+}
+
+/** Shared socket listeners find their WebSocket through this key: no closures per connection. */
+const kWebSocket = Symbol('pushwire.websocket');
+type BoundSocket = net.Socket & { [kWebSocket]?: WebSocket };
+
+/**
+ * A WebSocket connection, server side or client side, with an EventEmitter API
+ * familiar to `ws` users.
+ *
+ * Events: `open` (clients); `message (data: Buffer, isBinary: boolean)`; `ping (data)`;
+ * `pong (data)`; `close (code: number, reason: string)`; `error (error)`;
+ * `drain` when buffered data has been flushed.
+ * `error` is only emitted while someone listens, so a misbehaving peer can
+ * never crash a process that did not subscribe to it.
+ *
+ * @example
+ * const ws = new WebSocket('ws://127.0.0.1:9001/');
+ * ws.on('open', () => ws.send('hello'));
+ * ws.on('message', (data, isBinary) => console.log(isBinary ? data : data.toString()));
+ */
+export class WebSocket extends EventEmitter {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+
+  /** The URL connected to (client) or the request target (server side). */
+  readonly url: string;
+  /** The agreed subprotocol, '' when none. */
+  protocol = '';
+  private state: ReadyState = CONNECTING;
+  private socket: BoundSocket | null = null;
+  private connection: Connection | null = null;
+  private readonly role: Role;
+  private readonly maxPayload: number | undefined;
+  private readonly closeTimeout: number;
+  private readonly handler: WebSocketHandler | undefined;
+  private readonly outgoing: Buffer[] = [];
+  private closeTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private closeCode: number = CloseCode.Abnormal;
+  private closeReason = '';
+  /** Set on every received chunk; cleared by the keepalive sweep. @internal */
+  alive = true;
+
+  /**
+   * Connect to `address` (ws://, wss://). Passing `null` creates a server-side
+   * socket; that is for WebSocketServer, which then calls `attach`.
+   */
+  constructor(address: string | URL | null, options: ClientOptions = {}) {
+    super();
+    this.maxPayload = options.maxPayload;
+    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.handler = options.handler;
+    if (address === null) {
+      this.role = 'server';
+      this.url = '';
+      return;
+    }
+    this.role = 'client';
+    this.url = String(address);
+    this.connect(new URL(address), options);
+  }
+
+  get readyState(): ReadyState {
+    return this.state;
+  }
+
+  /** Bytes accepted by `send` and not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.socket ? this.socket.writableLength : 0;
+  }
+
+  /**
+   * Send a message. Strings go as text, bytes as binary, unless `options.binary`
+   * says otherwise. Returns false when the socket's buffer is full (wait for
+   * `drain` before sending more). The callback runs once the data is written.
+   * Throws an InvalidStateError while connecting; after close, the callback
+   * (if any) gets the error.
+   */
+  send(data: Sendable, options: SendOptions | SendCallback = {}, callback?: SendCallback): boolean {
+    if (typeof options === 'function') {
+      callback = options;
+      options = {};
+    }
+    if (this.state === CONNECTING) throw new InvalidStateError('WebSocket is still connecting');
+    if (this.state !== OPEN) {
+      if (callback) process.nextTick(callback, new InvalidStateError('WebSocket is not open'));
+      return false;
+    }
+    const isBinary = options.binary ?? typeof data !== 'string';
+    this.connection!.send(toPayload(data, isBinary), isBinary, options.fin ?? true);
+    return this.flush(callback);
+  }
+
+  /** Send a ping (payload at most 125 bytes, RFC 6455 §5.5.2). */
+  ping(data: Sendable = EMPTY, callback?: SendCallback): void {
+    this.sendControl('ping', data, callback);
+  }
+
+  /** Send a pong (payload at most 125 bytes, RFC 6455 §5.5.3). */
+  pong(data: Sendable = EMPTY, callback?: SendCallback): void {
+    this.sendControl('pong', data, callback);
+  }
+
+  /**
+   * Start the closing handshake (RFC 6455 §7.1.2). `code` must be one that may
+   * be sent (1000–1003, 1007–1014, 3000–4999); without one the close frame is
+   * empty. The socket is dropped if the peer does not answer within `closeTimeout`.
+   */
+  close(code?: number, reason?: string): void {
+    if (this.state === CLOSED || this.state === CLOSING) return;
+    if (this.state === CONNECTING) {
+      this.failHandshake(new ClientHandshakeError('closed before the connection was established'));
+      return;
+    }
+    this.connection!.close(code, reason);
+    this.state = CLOSING;
+    this.flush();
+    this.startCloseTimer();
+  }
+
+  /** Drop the TCP connection at once, without a closing handshake. */
+  terminate(): void {
+    if (this.socket) this.socket.destroy();
+    else if (this.state !== CLOSED) this.finish();
+  }
+
+  // ---- binding to a socket ----
+
+  /**
+   * Take over a socket whose opening handshake is complete; nothing is read
+   * until `start`, so listeners added in between miss no message. @internal
+   */
+  attach(socket: net.Socket, protocol: string, url = ''): void {
+    (this as { url: string }).url ||= url;
+    this.protocol = protocol;
+    const bound = socket as BoundSocket;
+    bound[kWebSocket] = this;
+    this.socket = bound;
+    this.connection = new Connection(new ConnectionEvents(this), {
+      role: this.role,
+      maxPayload: this.maxPayload,
+      generateMask: this.role === 'client' ? randomMask : undefined,
+    });
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.on('end', socketOnEnd);
+    socket.on('close', socketOnClose);
+    socket.on('drain', socketOnDrain);
+    socket.on('error', socketOnError);
+    this.state = OPEN;
+  }
+
+  /**
+   * Start reading: first `head`, the bytes that arrived behind the handshake,
+   * then the socket. `request` is handed to the handler's onOpen. @internal
+   */
+  start(head: Buffer, request?: UpgradeRequest): void {
+    const socket = this.socket!;
+    if (this.role === 'client') this.emit('open');
+    this.callHandler('onOpen', request);
+    if (head.length > 0 && this.state === OPEN) this.receive(head);
+    socket.on('data', socketOnData);
+    socket.resume();
+  }
+
+  /** @internal */
+  receive(chunk: Buffer): void {
+    this.alive = true;
+    this.connection!.receive(chunk);
+    this.flush();
+  }
+
+  /** @internal Queue bytes produced by the Connection. */
+  queue(data: Buffer): void {
+    this.outgoing.push(data);
+  }
+
+  /** Write what the Connection produced, one corked batch, callback on the last write. */
+  private flush(callback?: SendCallback): boolean {
+    const socket = this.socket;
+    const out = this.outgoing;
+    if (!socket || socket.destroyed || !socket.writable) {
+      out.length = 0;
+      if (callback) process.nextTick(callback, new InvalidStateError('socket is closed'));
+      return false;
+    }
+    if (out.length === 0) {
+      if (callback) process.nextTick(callback);
+      return !socket.writableNeedDrain;
+    }
+    let ok: boolean;
+    if (out.length === 1) {
+      ok = socket.write(out[0], callback);
+    } else {
+      socket.cork();
+      const last = out.length - 1;
+      for (let i = 0; i < last; i++) socket.write(out[i]);
+      ok = socket.write(out[last], callback);
+      socket.uncork();
+    }
+    out.length = 0;
+    return ok;
+  }
+
+  private sendControl(kind: 'ping' | 'pong', data: Sendable, callback?: SendCallback): void {
+    if (this.state === CONNECTING) throw new InvalidStateError('WebSocket is still connecting');
+    if (this.state !== OPEN) {
+      if (callback) process.nextTick(callback, new InvalidStateError('WebSocket is not open'));
+      return;
+    }
+    this.connection![kind](toPayload(data, true));
+    this.flush(callback);
+  }
+
+  // ---- events from the Connection (see ConnectionEvents) ----
+
+  /** @internal */
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.emit('message', data, isBinary);
+    this.callHandler('onMessage', data, isBinary);
+  }
+
+  /** @internal The peer's close frame arrived (RFC 6455 §7.1.3). */
+  onCloseReceived(code: number, reason: string): void {
+    this.closeCode = code;
+    this.closeReason = reason;
+    this.state = CLOSING;
+    this.endTransport();
+  }
+
+  /** @internal The peer broke the protocol; our close frame is queued (§7.1.7). */
+  onProtocolError(error: ProtocolError): void {
+    this.closeCode = error.closeCode;
+    this.closeReason = error.message;
+    this.state = CLOSING;
+    this.flush();
+    this.emitError(error);
+    this.endTransport();
+  }
+
+  /**
+   * §7.1.1: "the underlying TCP connection, in most normal cases, SHOULD be
+   * closed first by the server". The server ends TCP now; the client waits for
+   * the server to do so, and drops it itself after `closeTimeout`.
+   */
+  private endTransport(): void {
+    this.flush();
+    if (this.role === 'server') this.socket?.end();
+    this.startCloseTimer();
+  }
+
+  private startCloseTimer(): void {
+    if (this.closeTimer || !this.socket) return;
+    this.closeTimer = setTimeout(destroySocket, this.closeTimeout, this.socket);
+    this.closeTimer.unref();
+  }
+
+  /** @internal The TCP connection is gone. */
+  finish(): void {
+    if (this.state === CLOSED) return;
+    this.state = CLOSED;
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.closeTimer = this.heartbeatTimer = null;
+    this.emit('close', this.closeCode, this.closeReason);
+    this.callHandler('onClose', this.closeCode, this.closeReason);
+  }
+
+  private emitError(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this.handler?.onError) this.handler.onError(this, error);
+  }
+
+  private callHandler(name: 'onOpen' | 'onMessage' | 'onClose', ...args: unknown[]): void {
+    const method = this.handler?.[name] as ((...a: unknown[]) => void) | undefined;
+    if (!method) return;
+    try {
+      method.call(this.handler, this, ...args);
+    } catch (error) {
+      this.emitError(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  // ---- client: connect and opening handshake (RFC 6455 §4.1) ----
+
+  private connect(url: URL, options: ClientOptions): void {
+    const secure = url.protocol === 'wss:' || url.protocol === 'https:';
+    if (!secure && url.protocol !== 'ws:' && url.protocol !== 'http:') {
+      throw new SyntaxError(`unsupported URL scheme ${url.protocol} (use ws: or wss:)`);
+    }
+    if (url.hash) throw new SyntaxError('a WebSocket URL must not have a fragment (RFC 6455 §3)');
+    const port = Number(url.port) || (secure ? 443 : 80);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const protocols =
+      options.protocols === undefined
+        ? []
+        : typeof options.protocols === 'string'
+          ? [options.protocols]
+          : options.protocols;
+    const key = keyFromNonce(randomFillSync(new Uint8Array(16)));
+    const request = clientRequest({
+      path: `${url.pathname}${url.search}`,
+      host: url.port ? `${url.hostname}:${url.port}` : url.hostname,
+      key,
+      protocols,
+      origin: options.origin,
+      headers: options.headers,
+    });
+    const socket = secure
+      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls })
+      : net.connect({ host, port });
+    this.socket = socket as BoundSocket;
+    const reader = new HeadReader();
+    const timer = setTimeout(() => {
+      this.failHandshake(new ClientHandshakeError('opening handshake timed out'));
+    }, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+    timer.unref();
+    socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        const done = reader.push(chunk);
+        if (!done) return;
+        clearTimeout(timer);
+        const response = parseResponseHead(done.head, (message) => new ClientHandshakeError(message));
+        const { protocol } = verifyServerResponse(response, { key, protocols });
+        socket.removeAllListeners('data');
+        socket.removeAllListeners('error');
+        socket.removeAllListeners('close');
+        this.attach(socket, protocol);
+        if (options.pingInterval) {
+          this.heartbeatTimer = setInterval(sweepHeartbeat, options.pingInterval, this);
+          this.heartbeatTimer.unref();
+        }
+        this.start(done.rest);
+      } catch (error) {
+        clearTimeout(timer);
+        this.failHandshake(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      this.failHandshake(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.failHandshake(new ClientHandshakeError('connection closed during the opening handshake'));
+    });
+  }
+
+  private failHandshake(error: Error): void {
+    if (this.state !== CONNECTING) return;
+    this.state = CLOSING;
+    this.socket?.destroy();
+    this.emitError(error);
+    this.finish();
+  }
+
+}
+
+/** Delivers Connection events to its WebSocket. */
+class ConnectionEvents implements ConnectionHandler {
+  constructor(private readonly ws: WebSocket) {}
+  write(data: Buffer): void {
+    this.ws.queue(data);
+  }
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.ws.onMessage(data, isBinary);
+  }
+  onPing(data: Buffer): void {
+    this.ws.emit('ping', data);
+  }
+  onPong(data: Buffer): void {
+    this.ws.emit('pong', data);
+  }
+  onCloseReceived(code: number, reason: string): void {
+    this.ws.onCloseReceived(code, reason);
+  }
+  onProtocolError(error: ProtocolError): void {
+    this.ws.onProtocolError(error);
+  }
+}
+
+function toPayload(data: Sendable, isBinary: boolean): Uint8Array | string {
+  if (typeof data === 'string') return isBinary ? Buffer.from(data) : data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError('send() takes a string, Buffer, ArrayBuffer or typed array');
+}
+
+// Shared socket listeners ('this' is the socket).
+function socketOnData(this: BoundSocket, chunk: Buffer): void {
+  this[kWebSocket]!.receive(chunk);
+}
+function socketOnEnd(this: BoundSocket): void {
+  // The peer closed its side; finish ours (allowHalfOpen sockets stay open otherwise).
+  this.end();
+}
+function socketOnClose(this: BoundSocket): void {
+  this[kWebSocket]!.finish();
+}
+function socketOnDrain(this: BoundSocket): void {
+  this[kWebSocket]!.emit('drain');
+}
+function socketOnError(this: BoundSocket): void {
+  // ECONNRESET and the like: the 'close' event that follows reports 1006.
+  this.destroy();
+}
+function destroySocket(socket: net.Socket): void {
+  socket.destroy();
+}
+
+/**
+ * One keepalive round for one connection: drop it if nothing arrived since the
+ * last round, otherwise ping it. @internal
+ */
+export function sweepHeartbeat(ws: WebSocket): void {
+  if (!ws.alive) {
+    ws.terminate();
+    return;
+  }
+  ws.alive = false;
+  if (ws.readyState === OPEN) ws.ping();
+}
