@@ -431,8 +431,14 @@ export class WebSocket extends EventEmitter {
     if (this.state !== CONNECTING) return;
     this.state = CLOSING;
     this.socket?.destroy();
+    // Like a browser: 'error', then 'close' on a later tick.
+    process.nextTick(failHandshakeEvents, this, error);
+  }
+
+  /** @internal */
+  reportHandshakeFailure(error: Error): void {
     this.emitError(error);
-    this.finish();
+    setImmediate(finishSocket, this);
   }
 
 }
@@ -484,6 +490,12 @@ function socketOnDrain(this: BoundSocket): void {
 function socketOnError(this: BoundSocket): void {
   // ECONNRESET and the like: the 'close' event that follows reports 1006.
   this.destroy();
+}
+function finishSocket(ws: WebSocket): void {
+  ws.finish();
+}
+function failHandshakeEvents(ws: WebSocket, error: Error): void {
+  ws.reportHandshakeFailure(error);
 }
 function destroySocket(socket: net.Socket): void {
   socket.destroy();

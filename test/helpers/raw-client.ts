@@ -9,7 +9,7 @@ export class RawClient {
   readonly frames: RawFrame[] = [];
   responseHead = '';
   closed = false;
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
 
   private constructor(readonly socket: net.Socket) {}

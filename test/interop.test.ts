@@ -1,0 +1,170 @@
+// Interop with an independent implementation: the `ws` package's client
+// against our server, and our client against its server.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WS, { WebSocketServer as WSServer } from 'ws';
+import { WebSocket, WebSocketServer } from '../src/index.js';
+import { collect, next } from './helpers/events.js';
+
+describe('ws client → pushwire server', () => {
+  let server: WebSocketServer;
+  let url: string;
+  beforeAll(async () => {
+    server = new WebSocketServer({ port: 0, maxPayload: 8 * 1024 * 1024 });
+    server.on('connection', (socket) => {
+      socket.on('message', (data: Buffer, isBinary: boolean) => {
+        if (!isBinary && data.toString() === 'close-me') socket.close(4321, 'as asked');
+        else socket.send(data, { binary: isBinary });
+      });
+    });
+    await next(server, 'listening');
+    url = `ws://127.0.0.1:${(server.address() as { port: number }).port}/path?q=1`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('echoes text, binary, empty and large messages with their types', async () => {
+    const client = new WS(url);
+    await next(client, 'open');
+    const big = Buffer.alloc(3 * 1024 * 1024, 0x61);
+    const messages = collect<[Buffer, boolean]>(client, 'message', 4);
+    client.send('héllo wörld');
+    client.send(Buffer.from([0, 1, 2, 255]));
+    client.send('');
+    client.send(big);
+    const got = await messages;
+    expect(got.map(([data, isBinary]) => [isBinary, data.length])).toEqual([
+      [false, Buffer.byteLength('héllo wörld')],
+      [true, 4],
+      [false, 0],
+      [true, big.length],
+    ]);
+    expect(got[0][0].toString()).toBe('héllo wörld');
+    expect(got[3][0].equals(big)).toBe(true);
+    client.close();
+    await next(client, 'close');
+  });
+
+  it('reassembles a message the ws client sends in fragments', async () => {
+    const client = new WS(url);
+    await next(client, 'open');
+    const message = next<[Buffer, boolean]>(client, 'message');
+    client.send('frag', { fin: false });
+    client.send('men', { fin: false });
+    client.send('ted', { fin: true });
+    const [data, isBinary] = await message;
+    expect([data.toString(), isBinary]).toEqual(['fragmented', false]);
+    client.terminate();
+  });
+
+  it('answers pings with identical pongs', async () => {
+    const client = new WS(url);
+    await next(client, 'open');
+    const pong = next<[Buffer]>(client, 'pong');
+    client.ping('are you there');
+    expect((await pong)[0].toString()).toBe('are you there');
+    client.terminate();
+  });
+
+  it('closes with the code both sides chose', async () => {
+    const client = new WS(url);
+    await next(client, 'open');
+    const closed = next<[number, Buffer]>(client, 'close');
+    client.send('close-me');
+    const [code, reason] = await closed;
+    expect([code, reason.toString()]).toEqual([4321, 'as asked']);
+
+    const second = new WS(url);
+    await next(second, 'open');
+    const serverSide = next<[WebSocket]>(server, 'connection');
+    const third = new WS(url);
+    const [socket] = await serverSide;
+    await next(third, 'open');
+    const serverClosed = next<[number, string]>(socket, 'close');
+    third.close(4000, 'client done');
+    expect(await serverClosed).toEqual([4000, 'client done']);
+    second.terminate();
+  });
+
+  it('reports a message over maxPayload to the ws client as 1009', async () => {
+    const client = new WS(url);
+    await next(client, 'open');
+    const closed = next<[number]>(client, 'close');
+    client.send(Buffer.alloc(8 * 1024 * 1024 + 1));
+    expect((await closed)[0]).toBe(1009);
+  });
+
+  it('negotiates a subprotocol with the ws client', async () => {
+    const picky = new WebSocketServer({ port: 0, protocols: ['v2.chat', 'v1.chat'] });
+    await next(picky, 'listening');
+    const client = new WS(`ws://127.0.0.1:${(picky.address() as { port: number }).port}`, ['v1.chat', 'v2.chat']);
+    await next(client, 'open');
+    expect(client.protocol).toBe('v1.chat');
+    client.terminate();
+    await new Promise<void>((resolve) => picky.close(() => resolve()));
+  });
+});
+
+describe('pushwire client → ws server', () => {
+  let server: WSServer;
+  let url: string;
+  beforeAll(async () => {
+    server = new WSServer({ port: 0, host: '127.0.0.1', handleProtocols: (set) => (set.has('b') ? 'b' : false) });
+    server.on('connection', (socket) => {
+      socket.on('message', (data, isBinary) => {
+        if (!isBinary && data.toString() === 'close-me') socket.close(4100, 'server says bye');
+        else socket.send(data, { binary: isBinary });
+      });
+    });
+    await next(server, 'listening');
+    url = `ws://127.0.0.1:${(server.address() as { port: number }).port}/`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('sends and receives text, binary and large messages', async () => {
+    const client = new WebSocket(url);
+    await next(client, 'open');
+    expect(client.readyState).toBe(WebSocket.OPEN);
+    const big = Buffer.alloc(2 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
+    const messages = collect<[Buffer, boolean]>(client, 'message', 3);
+    client.send('grüße');
+    client.send(new Uint8Array([9, 8, 7]));
+    client.send(big);
+    const got = await messages;
+    expect(got[0][0].toString()).toBe('grüße');
+    expect(got[0][1]).toBe(false);
+    expect([...got[1][0]]).toEqual([9, 8, 7]);
+    expect(got[2][0].equals(big)).toBe(true);
+    client.close(1000);
+    expect(await next(client, 'close')).toEqual([1000, '']);
+    expect(client.readyState).toBe(WebSocket.CLOSED);
+  });
+
+  it('sends fragmented messages and pings', async () => {
+    const client = new WebSocket(url);
+    await next(client, 'open');
+    const message = next<[Buffer, boolean]>(client, 'message');
+    client.send(Buffer.from('ab'), { fin: false });
+    client.send(Buffer.from('cd'), { fin: true });
+    const [data, isBinary] = await message;
+    expect([data.toString(), isBinary]).toEqual(['abcd', true]);
+    const pong = next<[Buffer]>(client, 'pong');
+    client.ping('hi');
+    expect((await pong)[0].toString()).toBe('hi');
+    client.terminate();
+  });
+
+  it('follows a close the server starts', async () => {
+    const client = new WebSocket(url);
+    await next(client, 'open');
+    const closed = next<[number, string]>(client, 'close');
+    client.send('close-me');
+    expect(await closed).toEqual([4100, 'server says bye']);
+  });
+
+  it('agrees on the subprotocol the ws server picks', async () => {
+    const client = new WebSocket(url, { protocols: ['a', 'b'] });
+    await next(client, 'open');
+    expect(client.protocol).toBe('b');
+    client.terminate();
+  });
+});
