@@ -12,7 +12,7 @@ type Event =
   | ['error', number];
 
 /** A Connection whose events and output are recorded; the deterministic mask keeps runs reproducible. */
-function harness(role: 'server' | 'client', maxPayload?: number) {
+function harness(role: 'server' | 'client', maxPayload?: number, generateMask?: () => Uint8Array) {
   const events: Event[] = [];
   const output: Buffer[] = [];
   const handler: ConnectionHandler = {
@@ -27,9 +27,14 @@ function harness(role: 'server' | 'client', maxPayload?: number) {
   const connection = new Connection(handler, {
     role,
     maxPayload,
-    generateMask: role === 'client' ? () => Uint8Array.of(counter++, 0x5a, 0xa5, 0xff) : undefined,
+    generateMask: role === 'client' ? (generateMask ?? (() => Uint8Array.of(counter++, 0x5a, 0xa5, 0xff))) : undefined,
   });
-  return { connection, events, output: () => decodeFrames(Buffer.concat(output)).frames };
+  return {
+    connection,
+    events,
+    output: () => decodeFrames(Buffer.concat(output)).frames,
+    raw: () => Buffer.concat(output),
+  };
 }
 
 /** A message and how the client splits it into frames, with pings between fragments. */
@@ -95,22 +100,13 @@ describe('Connection: message assembly (RFC 6455 §5.4, §5.5, §5.6)', () => {
   });
 
   it('client frames carry a mask, server frames none (§5.1)', () => {
-    const raw: Buffer[] = [];
-    const server = new Connection(
-      { write: (d) => raw.push(Buffer.from(d)), onMessage() {}, onPing() {}, onPong() {}, onCloseReceived() {}, onProtocolError() {} },
-      { role: 'server' },
-    );
-    server.send('x', false);
-    expect(raw[0][1] & 0x80).toBe(0);
-    // Re-encode the client's output exactly: it must have the mask bit.
-    const bytes: Buffer[] = [];
-    const masked = new Connection(
-      { write: (d) => bytes.push(Buffer.from(d)), onMessage() {}, onPing() {}, onPong() {}, onCloseReceived() {}, onProtocolError() {} },
-      { role: 'client', generateMask: () => Uint8Array.of(1, 2, 3, 4) },
-    );
-    masked.send('x', false);
-    expect(bytes[0][1] & 0x80).toBe(0x80);
-    expect(bytes[0].subarray(2, 6)).toEqual(Buffer.from([1, 2, 3, 4]));
+    const server = harness('server');
+    server.connection.send('x', false);
+    expect(server.raw()[1] & 0x80).toBe(0);
+    const client = harness('client', undefined, () => Uint8Array.of(1, 2, 3, 4));
+    client.connection.send('x', false);
+    expect(client.raw()[1] & 0x80).toBe(0x80);
+    expect(client.raw().subarray(2, 6)).toEqual(Buffer.from([1, 2, 3, 4]));
   });
 });
 
@@ -239,5 +235,38 @@ describe('Connection: closing handshake (§5.5.1, §7)', () => {
     for (const code of [0, 999, 1004, 1005, 1006, 1015, 2000, 5000]) expect(() => connection.close(code)).toThrow(RangeError);
     expect(() => connection.close(1000, 'x'.repeat(124))).toThrow(RangeError);
     expect(connection.state).toBe('open');
+  });
+});
+
+describe('RFC 6455 §5.7 examples, byte for byte', () => {
+  const hex = (s: string) => Buffer.from(s.replace(/0x|\s/g, ''), 'hex');
+
+  it('a masked "Hello" from a client, and the server\'s unmasked "Hello"', () => {
+    const { connection, events } = harness('server');
+    connection.receive(hex('0x81 0x85 0x37 0xfa 0x21 0x3d 0x7f 0x9f 0x4d 0x51 0x58'));
+    expect(events).toEqual([['message', 'Hello', false]]);
+    const sender = harness('server');
+    sender.connection.send('Hello', false);
+    expect(sender.raw()).toEqual(hex('0x81 0x05 0x48 0x65 0x6c 0x6c 0x6f'));
+  });
+
+  it('a fragmented unmasked "Hel" + "lo" at a client', () => {
+    const { connection, events } = harness('client');
+    connection.receive(hex('0x01 0x03 0x48 0x65 0x6c'));
+    connection.receive(hex('0x80 0x02 0x6c 0x6f'));
+    expect(events).toEqual([['message', 'Hello', false]]);
+  });
+
+  it('an unmasked ping at a client is answered with the RFC\'s masked pong', () => {
+    const client = harness('client', undefined, () => hex('37 fa 21 3d'));
+    client.connection.receive(hex('0x89 0x05 0x48 0x65 0x6c 0x6c 0x6f'));
+    expect(client.raw()).toEqual(hex('0x8a 0x85 0x37 0xfa 0x21 0x3d 0x7f 0x9f 0x4d 0x51 0x58'));
+  });
+
+  it('256-byte and 64 KiB binary messages use the 16- and 64-bit length forms', () => {
+    const { connection, events } = harness('client');
+    connection.receive(Buffer.concat([hex('0x82 0x7E 0x0100'), Buffer.alloc(256, 1)]));
+    connection.receive(Buffer.concat([hex('0x82 0x7F 0x0000000000010000'), Buffer.alloc(65536, 2)]));
+    expect(events.map((e) => (e[0] === 'message' ? e[1].length / 2 : -1))).toEqual([256, 65536]);
   });
 });
