@@ -102,8 +102,7 @@ export class WebSocket extends EventEmitter {
   static readonly CLOSING = CLOSING;
   static readonly CLOSED = CLOSED;
 
-  /** The URL connected to (client) or the request target (server side). */
-  readonly url: string;
+  private target: string;
   /** The agreed subprotocol, '' when none. */
   protocol = '';
   private state: ReadyState = CONNECTING;
@@ -132,12 +131,17 @@ export class WebSocket extends EventEmitter {
     this.handler = options.handler;
     if (address === null) {
       this.role = 'server';
-      this.url = '';
+      this.target = '';
       return;
     }
     this.role = 'client';
-    this.url = String(address);
+    this.target = String(address);
     this.connect(new URL(address), options);
+  }
+
+  /** The URL connected to (client) or the request target (server side). */
+  get url(): string {
+    return this.target;
   }
 
   get readyState(): ReadyState {
@@ -211,7 +215,7 @@ export class WebSocket extends EventEmitter {
    * until `start`, so listeners added in between miss no message. @internal
    */
   attach(socket: net.Socket, protocol: string, url = ''): void {
-    (this as { url: string }).url ||= url;
+    if (url) this.target = url;
     this.protocol = protocol;
     const bound = socket as BoundSocket;
     bound[kWebSocket] = this;
@@ -246,8 +250,16 @@ export class WebSocket extends EventEmitter {
   /** @internal */
   receive(chunk: Buffer): void {
     this.alive = true;
-    this.connection!.receive(chunk);
-    this.flush();
+    // Everything written while this chunk is processed — replies sent from
+    // 'message' listeners, pongs, a close — leaves in one writev.
+    const socket = this.socket!;
+    socket.cork();
+    try {
+      this.connection!.receive(chunk);
+      this.flush();
+    } finally {
+      socket.uncork();
+    }
   }
 
   /** @internal Queue bytes produced by the Connection. */

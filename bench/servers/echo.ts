@@ -20,3 +20,6 @@ if (impl === 'pushwire') {
   console.error('usage: echo.js pushwire|ws [port]');
   process.exit(2);
 }
+
+// Exit normally on a signal, so `node --cpu-prof` writes its profile.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
