@@ -81,7 +81,7 @@ export class WebSocketServer extends EventEmitter {
     }
     this.options = handler ? { ...options, handler } : options;
     if (options.port !== undefined) {
-      const netServer = net.createServer({ pauseOnConnect: false }, (socket) => this.readHandshake(socket));
+      const netServer = net.createServer((socket) => this.readHandshake(socket));
       netServer.on('error', (error) => this.emit('error', error));
       netServer.on('listening', () => this.emit('listening'));
       netServer.listen(options.port, options.host ?? '127.0.0.1');
@@ -223,7 +223,15 @@ export class WebSocketServer extends EventEmitter {
 
   private pathMatches(url: string | undefined): boolean {
     if (this.options.path === undefined) return true;
-    const pathname = (url ?? '/').split('?')[0];
+    // origin-form "/chat?x" or absolute-form "http://host/chat?x" (RFC 9112 §3.2)
+    let pathname = (url ?? '/').split('?')[0];
+    if (!pathname.startsWith('/')) {
+      try {
+        pathname = new URL(pathname).pathname;
+      } catch {
+        return false;
+      }
+    }
     return pathname === this.options.path;
   }
 

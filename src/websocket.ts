@@ -325,7 +325,6 @@ export class WebSocket extends EventEmitter {
     this.closeCode = error.closeCode;
     this.closeReason = error.message;
     this.state = CLOSING;
-    this.flush();
     this.emitError(error);
     this.endTransport();
   }

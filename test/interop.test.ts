@@ -1,5 +1,6 @@
 // Interop with an independent implementation: the `ws` package's client
 // against our server, and our client against its server.
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WS, { WebSocketServer as WSServer } from 'ws';
 import { WebSocket, WebSocketServer } from '../src/index.js';
@@ -41,6 +42,30 @@ describe('ws client → pushwire server', () => {
     expect(got[3][0].equals(big)).toBe(true);
     client.close();
     await next(client, 'close');
+  });
+
+  it('echoes any sequence of messages, in order and unchanged (property over real TCP)', async () => {
+    const message = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 200 }),
+      fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+      fc.integer({ min: 126, max: 70000 }).map((n) => Buffer.alloc(n, n & 0xff)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 20 }), async (messages) => {
+        const client = new WS(url);
+        await next(client, 'open');
+        const echoed = collect<[Buffer, boolean]>(client, 'message', messages.length);
+        for (const m of messages) client.send(m);
+        const got = await echoed;
+        client.terminate();
+        got.forEach(([data, isBinary], i) => {
+          const sent = messages[i];
+          expect(isBinary).toBe(typeof sent !== 'string');
+          expect(typeof sent === 'string' ? data.toString() === sent : data.equals(sent)).toBe(true);
+        });
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('reassembles a message the ws client sends in fragments', async () => {
