@@ -1,8 +1,8 @@
 // pushwire: public API.
 export { WebSocket, CONNECTING, OPEN, CLOSING, CLOSED } from './websocket.js';
-export type { ClientOptions, SocketOptions, SendOptions, SendCallback, Sendable, ReadyState } from './websocket.js';
+export type { ClientOptions, SocketOptions, SendOptions, SendCallback, Sendable, ReadyState, WebSocketEvents } from './websocket.js';
 export { WebSocketServer } from './server.js';
-export type { WebSocketServerOptions, VerifyInfo, VerifyResult } from './server.js';
+export type { WebSocketServerOptions, WebSocketServerEvents, VerifyInfo, VerifyResult } from './server.js';
 export type { WebSocketHandler } from './handler.js';
 export * as protocol from './protocol/index.js';
 export { ProtocolError, HandshakeError, ClientHandshakeError, InvalidStateError } from './protocol/errors.js';

@@ -53,6 +53,21 @@ export interface WebSocketServerOptions extends SocketOptions, HeadLimits {
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
+/** Listener signatures of WebSocketServer's events. */
+export interface WebSocketServerEvents {
+  connection: (socket: WebSocket, request: UpgradeRequest) => void;
+  listening: () => void;
+  error: (error: Error) => void;
+  close: () => void;
+}
+
+// Typed overloads for the events above, merged into the class below.
+export interface WebSocketServer {
+  on<E extends keyof WebSocketServerEvents>(event: E, listener: WebSocketServerEvents[E]): this;
+  once<E extends keyof WebSocketServerEvents>(event: E, listener: WebSocketServerEvents[E]): this;
+  off<E extends keyof WebSocketServerEvents>(event: E, listener: WebSocketServerEvents[E]): this;
+}
+
 /**
  * A WebSocket server.
  *

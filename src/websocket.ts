@@ -81,6 +81,24 @@ function randomMask(): Uint8Array {
 const kWebSocket = Symbol('pushwire.websocket');
 type BoundSocket = net.Socket & { [kWebSocket]?: WebSocket };
 
+/** Listener signatures of WebSocket's events. */
+export interface WebSocketEvents {
+  open: () => void;
+  message: (data: Buffer, isBinary: boolean) => void;
+  ping: (data: Buffer) => void;
+  pong: (data: Buffer) => void;
+  close: (code: number, reason: string) => void;
+  error: (error: Error) => void;
+  drain: () => void;
+}
+
+// Typed overloads for the events above, merged into the class below.
+export interface WebSocket {
+  on<E extends keyof WebSocketEvents>(event: E, listener: WebSocketEvents[E]): this;
+  once<E extends keyof WebSocketEvents>(event: E, listener: WebSocketEvents[E]): this;
+  off<E extends keyof WebSocketEvents>(event: E, listener: WebSocketEvents[E]): this;
+}
+
 /**
  * A WebSocket connection, server side or client side, with an EventEmitter API
  * familiar to `ws` users.
