@@ -186,7 +186,7 @@ export class WebSocketServer extends EventEmitter {
         request = parseRequestHead(done.head, this.options);
       } catch (error) {
         socket.off('data', onData);
-        refuse(socket, toHandshakeError(error));
+        refuse(socket, this.toHandshakeError(error));
         return;
       }
       socket.off('data', onData);
@@ -223,7 +223,7 @@ export class WebSocketServer extends EventEmitter {
       if (socket.destroyed) return;
       socket.write(acceptResponse(offer.key, protocol || undefined));
     } catch (error) {
-      refuse(socket, toHandshakeError(error));
+      refuse(socket, this.toHandshakeError(error));
       return;
     }
     this.pendingHandshakes.delete(socket);
@@ -234,6 +234,17 @@ export class WebSocketServer extends EventEmitter {
     callback?.(ws, request);
     this.emit('connection', ws, request);
     ws.start(head, request);
+  }
+
+  /**
+   * A refusal to send. Anything but a HandshakeError is a bug in a hook
+   * (verifyClient, handleProtocols): the client gets a bare 500, the server
+   * emits the error to its listeners, if any.
+   */
+  private toHandshakeError(error: unknown): HandshakeError {
+    if (error instanceof HandshakeError) return error;
+    if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
+    return new HandshakeError(500, 'internal server error');
   }
 
   private pathMatches(url: string | undefined): boolean {
@@ -257,7 +268,7 @@ export class WebSocketServer extends EventEmitter {
       const chosen = this.options.handleProtocols(offered, request);
       if (chosen === false) return '';
       if (!offered.includes(chosen)) {
-        throw new HandshakeError(500, `handleProtocols chose ${JSON.stringify(chosen)}, which the client did not offer`);
+        throw new Error(`handleProtocols chose ${JSON.stringify(chosen)}, which the client did not offer`);
       }
       return chosen;
     }
@@ -266,10 +277,6 @@ export class WebSocketServer extends EventEmitter {
   }
 }
 
-function toHandshakeError(error: unknown): HandshakeError {
-  if (error instanceof HandshakeError) return error;
-  return new HandshakeError(500, error instanceof Error ? error.message : 'internal error');
-}
 
 /** Answer a refused handshake with its status and a JSON body, then close (RFC 6455 §4.2.1). */
 function refuse(socket: net.Socket, error: HandshakeError): void {

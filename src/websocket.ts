@@ -326,6 +326,7 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.socket!.destroyed) return; // terminated by an earlier listener in this chunk
     this.emit('message', data, isBinary);
     this.callHandler('onMessage', data, isBinary);
   }

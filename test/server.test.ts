@@ -164,6 +164,20 @@ describe('handshake refusals answer with a status and a JSON body', () => {
     ok.terminate();
   });
 
+  it('a hook that throws gets the client a bare 500 and the server an error event', async () => {
+    const { server, port } = await listen({
+      verifyClient: () => {
+        throw new Error('database is down');
+      },
+    });
+    const errors: Error[] = [];
+    server.on('error', (error) => errors.push(error));
+    const answer = await rawExchange(port, upgradeHead(port));
+    expect(answer).toMatch(/^HTTP\/1.1 500/);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1])).toEqual({ error: 'internal server error' });
+    expect(errors.map((e) => e.message)).toEqual(['database is down']);
+  });
+
   it('handleProtocols chooses among the offered subprotocols', async () => {
     const { url } = await listen({ handleProtocols: (offered) => offered.at(-1) ?? false });
     const client = new WebSocket(url, { protocols: ['one', 'two'] });
@@ -234,6 +248,21 @@ describe('connection behaviour', () => {
     expect(error).toBeInstanceOf(InvalidStateError);
     expect(() => ws.close(1005)).not.toThrow(); // already closing: no-op
     await next(client, 'close');
+  });
+
+  it('terminate() inside a message listener stops delivery of the rest of the chunk', async () => {
+    const { server, port } = await listen();
+    const connected = next<[WebSocket]>(server, 'connection');
+    const raw = await RawClient.connect(port);
+    const [ws] = await connected;
+    const seen: string[] = [];
+    ws.on('message', (data) => {
+      seen.push(data.toString());
+      ws.terminate();
+    });
+    raw.send(Buffer.concat([buildFrame(1, 'first'), buildFrame(1, 'second')]));
+    await next(ws, 'close');
+    expect(seen).toEqual(['first']);
   });
 
   it('close() refuses codes that may not be sent', async () => {
