@@ -2,6 +2,7 @@
 // TCP with hand-built frames. Case numbers follow the Autobahn TestSuite's
 // sections (1 framing, 2 pings, 3 reserved bits, 4 opcodes, 5 fragmentation,
 // 6 UTF-8, 7 closing, 9 limits) so failures are easy to map to the RFC.
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocketServer } from '../src/server.js';
 import { startEcho } from '../src/cli.js';
@@ -344,5 +345,39 @@ describe('masking', () => {
   });
   it('an all-zero mask is still a mask', async () => {
     await exchange([buildFrame(TEXT, 'zero', { mask: Buffer.alloc(4) })], [{ opcode: TEXT, payload: 'zero' }]);
+  });
+});
+
+describe('fuzzing the live server', () => {
+  it('any byte stream after the handshake ends open or in a close with a protocol code; the server keeps serving', async () => {
+    const frameish = fc.oneof(
+      fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a)),
+      fc
+        .record({
+          opcode: fc.integer({ min: 0, max: 15 }),
+          fin: fc.boolean(),
+          rsv: fc.constantFrom(0, 0, 0, 4),
+          payload: fc.uint8Array({ maxLength: 140 }),
+          masked: fc.constantFrom(true, true, true, false),
+        })
+        .map((f) => buildFrame(f.opcode, Buffer.from(f.payload), { fin: f.fin, rsv: f.rsv, mask: f.masked ? Buffer.from([1, 2, 3, 4]) : null })),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(frameish, { minLength: 1, maxLength: 6 }), async (parts) => {
+        const client = await RawClient.connect(port);
+        client.send(Buffer.concat(parts));
+        // Give the server time to answer; then it has either closed or is still open.
+        await client.until(() => client.closed, 300).catch(() => {});
+        const close = client.frames.find((frame) => frame.opcode === CLOSE);
+        if (client.closed && close && close.payload.length >= 2) {
+          const code = close.payload.readUInt16BE(0);
+          // an echo of a valid code the fuzzer sent, or the server's own protocol error code
+          expect((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)).toBe(true);
+        }
+        client.destroy();
+      }),
+      { numRuns: 60 },
+    );
+    await exchange([buildFrame(TEXT, 'still serving')], [{ opcode: TEXT, payload: 'still serving' }]);
   });
 });
