@@ -111,8 +111,7 @@ export class FrameParser {
           break;
         case State.MaskKey:
           if (this.buffered < 4) return;
-          this.take(4);
-          this.mask.set(this.scratch.subarray(0, 4));
+          this.take(4, this.mask);
           this.startPayload();
           break;
         case State.Payload:
@@ -212,19 +211,23 @@ export class FrameParser {
     this.sink.onFrameEnd();
   }
 
-  /** Copy the next `n` (≤ 8) buffered bytes into `scratch` and consume them. */
-  private take(n: number): void {
-    for (let i = 0; i < n; ) {
-      const chunk = this.chunks[0];
-      const count = Math.min(n - i, chunk.length - this.offset);
-      this.scratch.set(chunk.subarray(this.offset, this.offset + count), i);
-      i += count;
-      this.offset += count;
-      if (this.offset === chunk.length) {
+  /** Copy the next `n` buffered bytes into `target` (default: `scratch`) and consume them. */
+  private take(n: number, target: Uint8Array = this.scratch): void {
+    let chunk = this.chunks[0];
+    let offset = this.offset;
+    for (let i = 0; i < n; i++) {
+      if (offset === chunk.length) {
         this.chunks.shift();
-        this.offset = 0;
+        chunk = this.chunks[0];
+        offset = 0;
       }
+      target[i] = chunk[offset++];
     }
+    if (offset === chunk.length) {
+      this.chunks.shift();
+      offset = 0;
+    }
+    this.offset = offset;
     this.buffered -= n;
   }
 }
