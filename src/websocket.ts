@@ -427,25 +427,28 @@ export class WebSocket extends EventEmitter {
     timer.unref();
     socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(request));
     socket.on('data', (chunk: Buffer) => {
+      let done: { head: string; rest: Buffer } | null;
+      let protocol: string;
       try {
-        const done = reader.push(chunk);
+        done = reader.push(chunk);
         if (!done) return;
-        clearTimeout(timer);
         const response = parseResponseHead(done.head, (message) => new ClientHandshakeError(message));
-        const { protocol } = verifyServerResponse(response, { key, protocols });
-        socket.removeAllListeners('data');
-        socket.removeAllListeners('error');
-        socket.removeAllListeners('close');
-        this.attach(socket, protocol);
-        if (options.pingInterval) {
-          this.heartbeatTimer = setInterval(sweepHeartbeat, options.pingInterval, this);
-          this.heartbeatTimer.unref();
-        }
-        this.start(done.rest);
+        protocol = verifyServerResponse(response, { key, protocols }).protocol;
       } catch (error) {
         clearTimeout(timer);
         this.failHandshake(error instanceof Error ? error : new Error(String(error)));
+        return;
       }
+      clearTimeout(timer);
+      socket.removeAllListeners('data');
+      socket.removeAllListeners('error');
+      socket.removeAllListeners('close');
+      this.attach(socket, protocol);
+      if (options.pingInterval) {
+        this.heartbeatTimer = setInterval(sweepHeartbeat, options.pingInterval, this);
+        this.heartbeatTimer.unref();
+      }
+      this.start(done.rest);
     });
     socket.on('error', (error) => {
       clearTimeout(timer);
@@ -470,7 +473,6 @@ export class WebSocket extends EventEmitter {
     this.emitError(error);
     setImmediate(finishSocket, this);
   }
-
 }
 
 /** Delivers Connection events to its WebSocket. */
@@ -498,6 +500,7 @@ class ConnectionEvents implements ConnectionHandler {
 
 function toPayload(data: Sendable, isBinary: boolean): Uint8Array | string {
   if (typeof data === 'string') return isBinary ? Buffer.from(data) : data;
+  if (Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   throw new TypeError('send() takes a string, Buffer, ArrayBuffer or typed array');
