@@ -56,18 +56,15 @@ export class HeadReader {
     const searchFrom = Math.max(0, this.buffered.length - 3);
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     const end = this.buffered.indexOf(HEAD_END, searchFrom);
-    if (end === -1) {
-      if (this.buffered.length > this.maxHeaderSize) {
-        throw new HandshakeError(431, `request head exceeds ${this.maxHeaderSize} bytes`);
-      }
-      return null;
+    // The head so far (no end yet) or the whole head must fit the limit.
+    const headLength = end === -1 ? this.buffered.length : end + HEAD_END.length;
+    if (headLength > this.maxHeaderSize) {
+      throw new HandshakeError(431, `message head exceeds ${this.maxHeaderSize} bytes`);
     }
-    if (end + 4 > this.maxHeaderSize) {
-      throw new HandshakeError(431, `request head exceeds ${this.maxHeaderSize} bytes`);
-    }
+    if (end === -1) return null;
     // Header bytes are taken as ISO-8859-1, so obs-text survives unchanged (RFC 9110 §5.5).
     const head = this.buffered.toString('latin1', 0, end);
-    const rest = this.buffered.subarray(end + 4);
+    const rest = this.buffered.subarray(headLength);
     this.buffered = Buffer.alloc(0);
     return { head, rest };
   }
