@@ -15,6 +15,7 @@ import {
 } from './protocol/handshake.js';
 import { HeadReader, parseRequestHead, type HeadLimits } from './protocol/http-head.js';
 import { CloseCode } from './protocol/close.js';
+import { assertLimits, SERVER_LIMITS } from './options.js';
 import { sweepHeartbeat, WebSocket, type SocketOptions } from './websocket.js';
 
 /** A verifyClient answer: accept, refuse with 403, or refuse with a chosen status. */
@@ -94,6 +95,7 @@ export class WebSocketServer extends EventEmitter {
     if (modes.filter(Boolean).length !== 1) {
       throw new TypeError('give exactly one of port, server or noServer');
     }
+    assertLimits(options, SERVER_LIMITS);
     this.options = handler ? { ...options, handler } : options;
     if (options.port !== undefined) {
       const netServer = net.createServer((socket) => this.readHandshake(socket));

@@ -16,6 +16,7 @@ import {
 } from './protocol/handshake.js';
 import { HeadReader, parseResponseHead } from './protocol/http-head.js';
 import { CloseCode } from './protocol/close.js';
+import { assertLimits, SOCKET_LIMITS } from './options.js';
 
 export const CONNECTING = 0;
 export const OPEN = 1;
@@ -144,6 +145,7 @@ export class WebSocket extends EventEmitter {
    */
   constructor(address: string | URL | null, options: ClientOptions = {}) {
     super();
+    assertLimits(options, SOCKET_LIMITS);
     this.maxPayload = options.maxPayload;
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.handler = options.handler;

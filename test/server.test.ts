@@ -95,9 +95,13 @@ describe('three ways to accept upgrades', () => {
     client.terminate();
   });
 
-  it('refuses options that name no mode or several', () => {
+  it('refuses options that name no mode or several, and limits that are not whole numbers ≥ 0', () => {
     expect(() => new WebSocketServer({})).toThrow(TypeError);
     expect(() => new WebSocketServer({ port: 0, noServer: true })).toThrow(TypeError);
+    expect(() => new WebSocketServer({ noServer: true, maxPayload: Number.NaN })).toThrow(/maxPayload/);
+    expect(() => new WebSocketServer({ noServer: true, pingInterval: -1 })).toThrow(/pingInterval/);
+    expect(() => new WebSocketServer({ noServer: true, maxHeaderSize: '10' as unknown as number })).toThrow(/maxHeaderSize/);
+    expect(() => new WebSocket('ws://127.0.0.1:1', { closeTimeout: 1.5 })).toThrow(/closeTimeout/);
   });
 });
 
