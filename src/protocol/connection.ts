@@ -56,8 +56,8 @@ export class Connection implements FrameSink {
   private readonly generateMask: (() => Uint8Array) | null;
 
   private stateValue: ConnectionState = 'open';
-  private closeSentFlag = false;
-  private closeReceivedFlag = false;
+  private closeSent = false;
+  private closeReceived = false;
 
   // The frame being received.
   private frameOpcode = 0;
@@ -85,12 +85,6 @@ export class Connection implements FrameSink {
 
   get state(): ConnectionState {
     return this.stateValue;
-  }
-  get closeSent(): boolean {
-    return this.closeSentFlag;
-  }
-  get closeReceived(): boolean {
-    return this.closeReceivedFlag;
   }
 
   /** Feed received bytes. Takes ownership of `data` (payloads are unmasked in place). */
@@ -134,7 +128,7 @@ export class Connection implements FrameSink {
    * Throws a RangeError for a code that may not be sent or an overlong reason.
    */
   close(code?: number, reason = ''): void {
-    if (this.closeSentFlag) return;
+    if (this.closeSent) return;
     const payload = encodeClosePayload(code, reason);
     this.writeCloseFrame(payload);
   }
@@ -147,7 +141,7 @@ export class Connection implements FrameSink {
     if (this.stateValue === 'closed') return;
     this.parser.stop();
     this.resetMessage();
-    if (!this.closeSentFlag) {
+    if (!this.closeSent) {
       this.writeCloseFrame(encodeClosePayload(error.closeCode, truncateReason(error.message)));
     }
     this.stateValue = 'closed';
@@ -221,7 +215,7 @@ export class Connection implements FrameSink {
       case Opcode.Ping:
         // §5.5.2: respond with a pong carrying the same application data, unless
         // a close frame was already sent.
-        if (this.autoPong && !this.closeSentFlag) this.writeFrame(true, Opcode.Pong, payload);
+        if (this.autoPong && !this.closeSent) this.writeFrame(true, Opcode.Pong, payload);
         this.handler.onPing(payload);
         return;
       case Opcode.Pong:
@@ -236,10 +230,10 @@ export class Connection implements FrameSink {
   // §5.5.1 / §7.1.3: the closing handshake from the receiving side.
   private onCloseFrame(payload: Buffer): void {
     const { code, reason } = decodeClosePayload(payload);
-    this.closeReceivedFlag = true;
+    this.closeReceived = true;
     this.parser.stop(); // nothing after a close frame is data (§5.5.1)
     this.resetMessage();
-    if (!this.closeSentFlag) {
+    if (!this.closeSent) {
       // "it MUST send a Close frame in response ... typically echos the status code it received"
       this.writeCloseFrame(code === CloseCode.NoStatus ? EMPTY : encodeClosePayload(code));
     }
@@ -251,7 +245,7 @@ export class Connection implements FrameSink {
 
   private assertCanSend(): void {
     // §5.5.1: "After sending a Close frame, the endpoint MUST NOT send any further data frames."
-    if (this.closeSentFlag) throw new InvalidStateError('cannot send after the close frame was sent');
+    if (this.closeSent) throw new InvalidStateError('cannot send after the close frame was sent');
   }
 
   private sendControl(opcode: number, data: Uint8Array | string): void {
@@ -263,8 +257,8 @@ export class Connection implements FrameSink {
 
   private writeCloseFrame(payload: Uint8Array): void {
     this.writeFrame(true, Opcode.Close, payload);
-    this.closeSentFlag = true;
-    this.stateValue = this.closeReceivedFlag ? 'closed' : 'closing';
+    this.closeSent = true;
+    this.stateValue = this.closeReceived ? 'closed' : 'closing';
   }
 
   private writeFrame(fin: boolean, opcode: number, payload: Uint8Array | string): void {

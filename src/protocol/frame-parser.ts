@@ -78,16 +78,6 @@ export class FrameParser {
     this.offset = 0;
   }
 
-  /** Bytes received but not yet delivered as part of a frame event. */
-  get bufferedBytes(): number {
-    return this.buffered;
-  }
-
-  /** True between frames: no partial frame is held. */
-  get atFrameBoundary(): boolean {
-    return this.state === State.Header && this.buffered === 0;
-  }
-
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
     this.chunks.push(chunk);
