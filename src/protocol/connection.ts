@@ -48,6 +48,17 @@ export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * One WebSocket connection after its opening handshake, as a state machine:
+ * hand it received bytes with `receive`, give it commands (`send`, `ping`,
+ * `pong`, `close`), and it calls the handler with events and with the bytes to
+ * write. It does no I/O and keeps no timers; the transport owns both.
+ *
+ * @example
+ * const connection = new Connection(handler, { role: 'server' });
+ * socket.on('data', (chunk) => connection.receive(chunk));
+ * connection.send('hello', false);
+ */
 export class Connection implements FrameSink {
   private readonly parser: FrameParser;
   private readonly utf8 = new Utf8Validator();
