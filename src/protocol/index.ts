@@ -7,3 +7,4 @@ export * from './close.js';
 export * from './connection.js';
 export * from './http-head.js';
 export * from './handshake.js';
+export * from './extensions.js';
