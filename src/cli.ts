@@ -13,6 +13,7 @@ options:
   --port N           port to listen on (default 9001)
   --host ADDRESS     address to listen on (default 127.0.0.1)
   --max-payload N    largest message in bytes (default ${DEFAULT_MAX_PAYLOAD})
+  --no-deflate       do not accept permessage-deflate (on by default)
   --help             show this text
 `;
 
@@ -21,11 +22,12 @@ export interface CliFlags {
   port: number;
   host: string;
   maxPayload: number;
+  deflate: boolean;
 }
 
 /** Parse argv (without node and script). Throws an Error with a message for the user. */
 export function parseArgs(argv: string[]): CliFlags {
-  const flags: CliFlags = { command: '', port: 9001, host: '127.0.0.1', maxPayload: DEFAULT_MAX_PAYLOAD };
+  const flags: CliFlags = { command: '', port: 9001, host: '127.0.0.1', maxPayload: DEFAULT_MAX_PAYLOAD, deflate: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -42,6 +44,9 @@ export function parseArgs(argv: string[]): CliFlags {
         break;
       case '--max-payload':
         flags.maxPayload = integer(arg, value(), 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case '--no-deflate':
+        flags.deflate = false;
         break;
       case '--help':
       case '-h':
@@ -63,7 +68,12 @@ function integer(flag: string, text: string, min: number, max: number): number {
 
 /** Start the echo server; resolves once it listens. */
 export function startEcho(flags: CliFlags): Promise<WebSocketServer> {
-  const server = new WebSocketServer({ port: flags.port, host: flags.host, maxPayload: flags.maxPayload });
+  const server = new WebSocketServer({
+    port: flags.port,
+    host: flags.host,
+    maxPayload: flags.maxPayload,
+    perMessageDeflate: flags.deflate,
+  });
   server.on('connection', (ws) => {
     ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
   });

@@ -14,8 +14,9 @@ import {
   type UpgradeRequest,
 } from './protocol/handshake.js';
 import { HeadReader, parseRequestHead, type HeadLimits } from './protocol/http-head.js';
+import { negotiateDeflate } from './protocol/extensions.js';
 import { CloseCode } from './protocol/close.js';
-import { assertLimits, SERVER_LIMITS } from './options.js';
+import { assertDeflateSettings, assertLimits, SERVER_LIMITS } from './options.js';
 import { sweepHeartbeat, WebSocket, type SocketOptions } from './websocket.js';
 
 /** A verifyClient answer: accept, refuse with 403, or refuse with a chosen status. */
@@ -96,6 +97,7 @@ export class WebSocketServer extends EventEmitter {
       throw new TypeError('give exactly one of port, server or noServer');
     }
     assertLimits(options, SERVER_LIMITS);
+    assertDeflateSettings(options.perMessageDeflate);
     this.options = handler ? { ...options, handler } : options;
     if (options.port !== undefined) {
       const netServer = net.createServer((socket) => this.readHandshake(socket));
@@ -204,11 +206,17 @@ export class WebSocketServer extends EventEmitter {
     callback?: (ws: WebSocket, request: UpgradeRequest) => void,
   ): Promise<void> {
     let protocol: string;
+    let deflate: ReturnType<typeof negotiateDeflate> = null;
     try {
       if (this.closed) throw new HandshakeError(503, 'server is shutting down');
       if (!this.pathMatches(request.url)) throw new HandshakeError(404, 'no WebSocket endpoint at this path');
       const offer = validateUpgradeRequest(request);
       protocol = this.chooseProtocol(offer.protocols, request);
+      // RFC 7692 §5: accept the first acceptable permessage-deflate offer, or none.
+      const deflateOptions = this.options.perMessageDeflate;
+      deflate = deflateOptions
+        ? negotiateDeflate(offer.extensions, deflateOptions === true ? {} : deflateOptions)
+        : null;
       if (this.options.verifyClient) {
         const verdict = await this.options.verifyClient({
           request,
@@ -223,14 +231,15 @@ export class WebSocketServer extends EventEmitter {
       }
       if (this.closed) throw new HandshakeError(503, 'server is shutting down');
       if (socket.destroyed) return;
-      socket.write(acceptResponse(offer.key, protocol || undefined));
+      const extensionHeaders: [string, string][] = deflate ? [['Sec-WebSocket-Extensions', deflate.response]] : [];
+      socket.write(acceptResponse(offer.key, protocol || undefined, extensionHeaders));
     } catch (error) {
       refuse(socket, this.toHandshakeError(error));
       return;
     }
     this.pendingHandshakes.delete(socket);
     const ws = new WebSocket(null, this.options);
-    ws.attach(socket, protocol, request.url);
+    ws.attach(socket, protocol, request.url, deflate?.params ?? null);
     this.clients.add(ws);
     ws.once('close', () => this.clients.delete(ws));
     callback?.(ws, request);

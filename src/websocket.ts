@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { WebSocketHandler } from './handler.js';
 import { Connection, type ConnectionHandler, type Role } from './protocol/connection.js';
-import { ClientHandshakeError, InvalidStateError, type ProtocolError } from './protocol/errors.js';
+import { ClientHandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';
 import {
   clientRequest,
   keyFromNonce,
@@ -15,8 +15,13 @@ import {
   type UpgradeRequest,
 } from './protocol/handshake.js';
 import { HeadReader, parseResponseHead } from './protocol/http-head.js';
-import { CloseCode } from './protocol/close.js';
-import { assertLimits, SOCKET_LIMITS } from './options.js';
+import { CloseCode, encodeClosePayload } from './protocol/close.js';
+import { toBuffer } from './protocol/frame.js';
+import { DEFAULT_MAX_PAYLOAD } from './protocol/connection.js';
+import { acceptDeflateResponse, deflateOffer, type DeflateOptions, type DeflateParams } from './protocol/extensions.js';
+import { PerMessageDeflate, type DeflateTuning } from './deflate.js';
+import { isUtf8 } from 'node:buffer';
+import { assertDeflateSettings, assertLimits, SOCKET_LIMITS } from './options.js';
 
 export const CONNECTING = 0;
 export const OPEN = 1;
@@ -32,7 +37,16 @@ export interface SocketOptions {
   closeTimeout?: number;
   /** Connection-lifecycle callbacks, as an alternative to event listeners. */
   handler?: WebSocketHandler;
+  /**
+   * Offer (client) or accept (server) permessage-deflate (RFC 7692): `true`
+   * for the defaults, or the parameters to ask for and the compressor's
+   * tuning. Default false.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
+
+/** permessage-deflate settings: negotiation preferences plus compressor tuning. */
+export interface PerMessageDeflateOptions extends DeflateOptions, DeflateTuning {}
 
 /** Options of the Node client, `new WebSocket(url, options)`. */
 export interface ClientOptions extends SocketOptions {
@@ -56,6 +70,11 @@ export interface SendOptions {
   binary?: boolean;
   /** False to send this as a fragment of a longer message (RFC 6455 §5.4). Default true. */
   fin?: boolean;
+  /**
+   * Compress this message when permessage-deflate is in use and the message
+   * is at least `threshold` bytes. Default true. Fragments are never compressed.
+   */
+  compress?: boolean;
 }
 
 export type SendCallback = (error?: Error | null) => void;
@@ -132,6 +151,14 @@ export class WebSocket extends EventEmitter {
   private readonly closeTimeout: number;
   private readonly handler: WebSocketHandler | undefined;
   private readonly outgoing: Buffer[] = [];
+  private readonly deflateOptions: PerMessageDeflateOptions | null;
+  private deflate: PerMessageDeflate | null = null;
+  /** Messages waiting for earlier compressed ones to be inflated, in order. */
+  private readonly inbound: InboundMessage[] = [];
+  /** Sends (and a close) waiting for earlier messages to be compressed, in order. */
+  private readonly outbound: OutboundJob[] = [];
+  private outboundBytes = 0;
+  private fragmenting = false;
   private closeTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closeCode: number = CloseCode.Abnormal;
@@ -146,7 +173,10 @@ export class WebSocket extends EventEmitter {
   constructor(address: string | URL | null, options: ClientOptions = {}) {
     super();
     assertLimits(options, SOCKET_LIMITS);
+    assertDeflateSettings(options.perMessageDeflate);
     this.maxPayload = options.maxPayload;
+    this.deflateOptions =
+      options.perMessageDeflate === true ? {} : options.perMessageDeflate ? options.perMessageDeflate : null;
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.handler = options.handler;
     if (address === null) {
@@ -168,9 +198,14 @@ export class WebSocket extends EventEmitter {
     return this.state;
   }
 
-  /** Bytes accepted by `send` and not yet handed to the operating system. */
+  /** Bytes accepted by `send` and not yet handed to the operating system (including messages waiting to be compressed). */
   get bufferedAmount(): number {
-    return this.socket ? this.socket.writableLength : 0;
+    return (this.socket ? this.socket.writableLength : 0) + this.outboundBytes;
+  }
+
+  /** The negotiated extensions, as the Sec-WebSocket-Extensions value ('' for none). */
+  get extensions(): string {
+    return this.deflate ? 'permessage-deflate' : '';
   }
 
   /**
@@ -191,8 +226,32 @@ export class WebSocket extends EventEmitter {
       return false;
     }
     const isBinary = options.binary ?? typeof data !== 'string';
-    this.connection!.send(toPayload(data, isBinary), isBinary, options.fin ?? true);
-    return this.flush(callback);
+    const fin = options.fin ?? true;
+    const payload = toPayload(data, isBinary);
+    const compress =
+      this.deflate !== null &&
+      options.compress !== false &&
+      fin &&
+      !this.fragmenting &&
+      byteLength(payload) >= this.deflate.threshold;
+    this.fragmenting = !fin;
+    if (!compress && this.outbound.length === 0) {
+      this.connection!.send(payload, isBinary, fin);
+      return this.flush(callback);
+    }
+    // Behind a message being compressed, everything waits its turn (RFC 7692 keeps message order).
+    const job: OutboundJob = { payload, isBinary, fin, compressed: null, callback };
+    this.outbound.push(job);
+    this.outboundBytes += byteLength(payload);
+    if (compress) {
+      const bytes = typeof payload === 'string' ? Buffer.from(payload) : toBuffer(payload);
+      job.compressed = 'pending';
+      this.deflate!.compress(bytes, (error, result) => {
+        job.compressed = error ? null : result!;
+        this.sendQueued();
+      });
+    }
+    return this.socket ? !this.socket.writableNeedDrain : false;
   }
 
   /** Send a ping (payload at most 125 bytes, RFC 6455 §5.5.2). */
@@ -216,10 +275,42 @@ export class WebSocket extends EventEmitter {
       this.failHandshake(new ClientHandshakeError('closed before the connection was established'));
       return;
     }
-    this.connection!.close(code, reason);
+    encodeClosePayload(code, reason); // throws now for a code that may not be sent
     this.state = CLOSING;
+    if (this.outbound.length > 0) {
+      this.outbound.push({ close: { code, reason } });
+      return;
+    }
+    this.sendClose(code, reason);
+  }
+
+  private sendClose(code: number | undefined, reason: string | undefined): void {
+    this.connection!.close(code, reason);
     this.flush();
     this.startCloseTimer();
+  }
+
+  /** Send what waits in `outbound`, in order, up to the first message still being compressed. */
+  private sendQueued(): void {
+    const connection = this.connection!;
+    while (this.outbound.length > 0) {
+      const job = this.outbound[0];
+      if ('close' in job) {
+        this.outbound.shift();
+        if (connection.state === 'open') this.sendClose(job.close.code, job.close.reason);
+        continue;
+      }
+      if (job.compressed === 'pending') return;
+      this.outbound.shift();
+      this.outboundBytes -= byteLength(job.payload);
+      if (connection.state !== 'open') {
+        if (job.callback) process.nextTick(job.callback, new InvalidStateError('WebSocket is not open'));
+        continue;
+      }
+      if (job.compressed) connection.send(job.compressed, job.isBinary, true, true);
+      else connection.send(job.payload, job.isBinary, job.fin);
+      this.flush(job.callback);
+    }
   }
 
   /** Drop the TCP connection at once, without a closing handshake. */
@@ -234,9 +325,12 @@ export class WebSocket extends EventEmitter {
    * Take over a socket whose opening handshake is complete; nothing is read
    * until `start`, so listeners added in between miss no message. @internal
    */
-  attach(socket: net.Socket, protocol: string, url = ''): void {
+  attach(socket: net.Socket, protocol: string, url = '', deflate: DeflateParams | null = null): void {
     if (url) this.target = url;
     this.protocol = protocol;
+    if (deflate) {
+      this.deflate = new PerMessageDeflate(deflate, this.role, this.maxPayload ?? DEFAULT_MAX_PAYLOAD, this.deflateOptions ?? {});
+    }
     const bound = socket as BoundSocket;
     bound[kWebSocket] = this;
     this.socket = bound;
@@ -244,6 +338,7 @@ export class WebSocket extends EventEmitter {
       role: this.role,
       maxPayload: this.maxPayload,
       generateMask: this.role === 'client' ? randomMask : undefined,
+      perMessageDeflate: deflate !== null,
     });
     socket.setNoDelay(true);
     socket.setTimeout(0);
@@ -327,8 +422,51 @@ export class WebSocket extends EventEmitter {
   // ---- events from the Connection (see ConnectionEvents) ----
 
   /** @internal */
-  onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.socket!.destroyed) return; // terminated by an earlier listener in this chunk
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
+    if (!compressed && this.inbound.length === 0) {
+      this.deliver(data, isBinary);
+      return;
+    }
+    // Keep order behind messages still being inflated, and stop reading until they are.
+    const entry: InboundMessage = { data: compressed ? null : data, isBinary };
+    this.inbound.push(entry);
+    this.socket!.pause();
+    if (!compressed) return;
+    this.deflate!.decompress(data, (error, result) => {
+      if (error) {
+        this.inbound.length = 0;
+        this.connection!.fail(error as ProtocolError);
+        this.flush();
+        return;
+      }
+      // RFC 7692 §6: the inflated text is what must be UTF-8 (RFC 6455 §8.1).
+      if (!isBinary && !isUtf8(result!)) {
+        this.inbound.length = 0;
+        this.connection!.fail(new ProtocolError(1007, 'text message is not valid UTF-8'));
+        this.flush();
+        return;
+      }
+      entry.data = result!;
+      this.deliverInbound();
+    });
+  }
+
+  private deliverInbound(): void {
+    while (this.inbound.length > 0 && this.inbound[0].data !== null) {
+      const { data, isBinary } = this.inbound.shift()!;
+      this.socket!.cork();
+      try {
+        this.deliver(data!, isBinary);
+        this.flush();
+      } finally {
+        this.socket!.uncork();
+      }
+    }
+    if (this.inbound.length === 0 && this.state === OPEN) this.socket!.resume();
+  }
+
+  private deliver(data: Buffer, isBinary: boolean): void {
+    if (this.socket!.destroyed) return; // terminated by an earlier listener
     this.emit('message', data, isBinary);
     this.callHandler('onMessage', data, isBinary);
   }
@@ -374,6 +512,12 @@ export class WebSocket extends EventEmitter {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.closeTimer = this.heartbeatTimer = null;
+    this.deflate?.close();
+    this.inbound.length = 0;
+    for (const job of this.outbound.splice(0)) {
+      if ('payload' in job && job.callback) process.nextTick(job.callback, new InvalidStateError('WebSocket is closed'));
+    }
+    this.outboundBytes = 0;
     this.emit('close', this.closeCode, this.closeReason);
     this.callHandler('onClose', this.closeCode, this.closeReason);
   }
@@ -410,13 +554,16 @@ export class WebSocket extends EventEmitter {
           ? [options.protocols]
           : options.protocols;
     const key = keyFromNonce(randomFillSync(new Uint8Array(16)));
+    const deflateOptions = this.deflateOptions;
     const request = clientRequest({
       path: `${url.pathname}${url.search}`,
       host: url.port ? `${url.hostname}:${url.port}` : url.hostname,
       key,
       protocols,
       origin: options.origin,
-      headers: options.headers,
+      headers: deflateOptions
+        ? { ...options.headers, 'Sec-WebSocket-Extensions': deflateOffer(deflateOptions) }
+        : options.headers,
     });
     const socket = secure
       ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls })
@@ -431,11 +578,14 @@ export class WebSocket extends EventEmitter {
     socket.on('data', (chunk: Buffer) => {
       let done: { head: string; rest: Buffer } | null;
       let protocol: string;
+      let deflate: DeflateParams | null = null;
       try {
         done = reader.push(chunk);
         if (!done) return;
         const response = parseResponseHead(done.head, (message) => new ClientHandshakeError(message));
-        protocol = verifyServerResponse(response, { key, protocols }).protocol;
+        const agreed = verifyServerResponse(response, { key, protocols, extensionsOffered: deflateOptions !== null });
+        protocol = agreed.protocol;
+        if (agreed.extensions !== undefined) deflate = acceptDeflateResponse(agreed.extensions, deflateOptions!);
       } catch (error) {
         clearTimeout(timer);
         this.failHandshake(error instanceof Error ? error : new Error(String(error)));
@@ -445,7 +595,7 @@ export class WebSocket extends EventEmitter {
       socket.removeAllListeners('data');
       socket.removeAllListeners('error');
       socket.removeAllListeners('close');
-      this.attach(socket, protocol);
+      this.attach(socket, protocol, '', deflate);
       if (options.pingInterval) {
         this.heartbeatTimer = setInterval(sweepHeartbeat, options.pingInterval, this);
         this.heartbeatTimer.unref();
@@ -483,8 +633,8 @@ class ConnectionEvents implements ConnectionHandler {
   write(data: Buffer): void {
     this.ws.queue(data);
   }
-  onMessage(data: Buffer, isBinary: boolean): void {
-    this.ws.onMessage(data, isBinary);
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void {
+    this.ws.onMessage(data, isBinary, compressed);
   }
   onPing(data: Buffer): void {
     this.ws.emit('ping', data);
@@ -498,6 +648,22 @@ class ConnectionEvents implements ConnectionHandler {
   onProtocolError(error: ProtocolError): void {
     this.ws.onProtocolError(error);
   }
+}
+
+type InboundMessage = { data: Buffer | null; isBinary: boolean };
+type OutboundJob =
+  | {
+      payload: Uint8Array | string;
+      isBinary: boolean;
+      fin: boolean;
+      /** The compressed payload; 'pending' while zlib works; null to send uncompressed. */
+      compressed: Buffer | 'pending' | null;
+      callback?: SendCallback;
+    }
+  | { close: { code?: number; reason?: string } };
+
+function byteLength(payload: Uint8Array | string): number {
+  return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
 }
 
 function toPayload(data: Sendable, isBinary: boolean): Uint8Array | string {

@@ -30,8 +30,9 @@ describe('pushwire CLI', () => {
     const child = run(['echo', '--port', '0', '--host', '127.0.0.1']);
     const line = await firstLine(child);
     const url = /listening on (ws:\/\/\S+)/.exec(line)![1];
-    const client = new WS(url);
+    const client = new WS(url, { perMessageDeflate: true });
     await next(client, 'open');
+    expect(client.extensions).toContain('permessage-deflate'); // on by default in the echo server
     client.send('round trip');
     expect((await next<[Buffer]>(client, 'message'))[0].toString()).toBe('round trip');
     const closed = next<[number]>(client, 'close');
@@ -57,7 +58,9 @@ describe('pushwire CLI', () => {
       command: 'echo',
       port: 9100,
       maxPayload: 1024,
+      deflate: true,
     });
+    expect(parseArgs(['echo', '--no-deflate']).deflate).toBe(false);
     expect(() => parseArgs(['echo', '--port'])).toThrow(/needs a value/);
     expect(() => parseArgs(['echo', '--port', '70000'])).toThrow(/0 to 65535/);
   });

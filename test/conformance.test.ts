@@ -20,7 +20,7 @@ let server: WebSocketServer;
 let port: number;
 
 beforeAll(async () => {
-  server = await startEcho({ command: 'echo', port: 0, host: '127.0.0.1', maxPayload: 16 * 1024 * 1024 });
+  server = await startEcho({ command: 'echo', port: 0, host: '127.0.0.1', maxPayload: 16 * 1024 * 1024, deflate: true });
   port = (server.address() as { port: number }).port;
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -179,10 +179,13 @@ describe('client side (RFC 6455 §4.1)', () => {
   });
 
   it('accepts a correct answer and reports the agreed subprotocol', () => {
-    expect(verifyServerResponse(ok, { key })).toEqual({ protocol: '' });
+    expect(verifyServerResponse(ok, { key })).toEqual({ protocol: '', extensions: undefined });
+    expect(
+      verifyServerResponse({ ...ok, headers: { ...ok.headers, 'sec-websocket-extensions': 'permessage-deflate' } }, { key, extensionsOffered: true }),
+    ).toEqual({ protocol: '', extensions: 'permessage-deflate' });
     expect(
       verifyServerResponse({ ...ok, headers: { ...ok.headers, 'sec-websocket-protocol': 'v2' } }, { key, protocols: ['chat', 'v2'] }),
-    ).toEqual({ protocol: 'v2' });
+    ).toEqual({ protocol: 'v2', extensions: undefined });
   });
 
   const bad: [string, typeof ok][] = [

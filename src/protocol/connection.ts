@@ -4,7 +4,7 @@
 // `receive`; events and the bytes to send come out through the handler.
 import { CloseCode, decodeClosePayload, encodeClosePayload, MAX_CLOSE_REASON_BYTES } from './close.js';
 import { InvalidStateError, ProtocolError } from './errors.js';
-import { encodeFrame, isControlOpcode, Opcode } from './frame.js';
+import { encodeFrame, isControlOpcode, Opcode, RSV1 } from './frame.js';
 import { FrameParser, type FrameSink } from './frame-parser.js';
 import { Utf8Validator } from './utf8.js';
 
@@ -23,8 +23,11 @@ export type ConnectionState = 'open' | 'closing' | 'closed';
 export interface ConnectionHandler {
   /** Bytes for the transport to write, in order. */
   write(data: Buffer): void;
-  /** A complete data message (§5.6); text messages have been checked as UTF-8. */
-  onMessage(data: Buffer, isBinary: boolean): void;
+  /**
+   * A complete data message (§5.6). Uncompressed text has been checked as
+   * UTF-8; a `compressed` message (RFC 7692 §6.1) is delivered as received.
+   */
+  onMessage(data: Buffer, isBinary: boolean, compressed: boolean): void;
   /** A ping arrived; with `autoPong` its pong has already been written (§5.5.2). */
   onPing(data: Buffer): void;
   onPong(data: Buffer): void;
@@ -42,6 +45,12 @@ export interface ConnectionOptions {
   generateMask?: () => Uint8Array;
   /** Answer pings with pongs automatically (§5.5.2). Default true. */
   autoPong?: boolean;
+  /**
+   * permessage-deflate was negotiated (RFC 7692): RSV1 marks compressed
+   * messages. Their payload reaches `onMessage` still compressed, UTF-8
+   * unchecked; inflating (and checking) is the transport's job.
+   */
+  perMessageDeflate?: boolean;
 }
 
 export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
@@ -76,6 +85,7 @@ export class Connection implements FrameSink {
   private controlChunks: Buffer[] = [];
   // The message being assembled from data frames (§5.4).
   private messageOpcode = 0; // 0: no message in progress
+  private messageCompressed = false;
   private messageFragments: Buffer[] = [];
   private messageLength = 0;
   // The message being sent in fragments, if any.
@@ -91,7 +101,10 @@ export class Connection implements FrameSink {
     if (options.role === 'client' && !this.generateMask) {
       throw new TypeError('a client connection needs generateMask (RFC 6455 §5.3)');
     }
-    this.parser = new FrameParser(this, { expectMasked: options.role === 'server' });
+    this.parser = new FrameParser(this, {
+      expectMasked: options.role === 'server',
+      allowedRsv: options.perMessageDeflate ? RSV1 : 0,
+    });
   }
 
   get state(): ConnectionState {
@@ -112,15 +125,13 @@ export class Connection implements FrameSink {
    * Send a data message, or one fragment of it when `fin` is false (§5.4);
    * the fragments that follow are sent with `fin` false until the last.
    */
-  send(data: Uint8Array | string, isBinary: boolean, fin = true): void {
+  send(data: Uint8Array | string, isBinary: boolean, fin = true, compressed = false): void {
     this.assertCanSend();
-    const opcode = this.sendingFragmented
-      ? Opcode.Continuation
-      : isBinary
-        ? Opcode.Binary
-        : Opcode.Text;
+    const first = !this.sendingFragmented;
+    const opcode = first ? (isBinary ? Opcode.Binary : Opcode.Text) : Opcode.Continuation;
     this.sendingFragmented = !fin;
-    this.writeFrame(fin, opcode, data);
+    // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
+    this.writeFrame(fin, opcode, data, compressed && first ? RSV1 : 0);
   }
 
   /** Send a ping (§5.5.2); payload at most 125 bytes. */
@@ -161,8 +172,12 @@ export class Connection implements FrameSink {
 
   // ---- FrameSink: events from the parser ----
 
-  onFrameStart(fin: boolean, _rsv: number, opcode: number, length: number): void {
+  onFrameStart(fin: boolean, rsv: number, opcode: number, length: number): void {
     this.frameOpcode = opcode;
+    // RFC 7692 §6.1: RSV1 ("Per-Message Compressed") only on a message's first frame.
+    if (rsv !== 0 && (opcode === Opcode.Continuation || isControlOpcode(opcode))) {
+      throw new ProtocolError(1002, `RSV1 set on a ${opcode === Opcode.Continuation ? 'continuation' : 'control'} frame`);
+    }
     if (isControlOpcode(opcode)) return; // size and FIN already checked by the parser (§5.5)
     // §5.4: a fragmented message is one frame with FIN clear and opcode != 0,
     // then zero or more with FIN clear and opcode 0, then one with FIN set and opcode 0.
@@ -175,6 +190,7 @@ export class Connection implements FrameSink {
         throw new ProtocolError(1002, 'new data frame inside a fragmented message');
       }
       this.messageOpcode = opcode;
+      this.messageCompressed = rsv !== 0;
     }
     // §10.4: limit message size, judged from the header before buffering any of it.
     if (this.messageLength + length > this.maxPayload) {
@@ -190,7 +206,7 @@ export class Connection implements FrameSink {
       return;
     }
     // §8.1: fail fast — reject invalid UTF-8 as soon as the byte arrives.
-    if (this.messageOpcode === Opcode.Text && !this.utf8.push(data)) {
+    if (this.messageOpcode === Opcode.Text && !this.messageCompressed && !this.utf8.push(data)) {
       throw new ProtocolError(1007, 'text message is not valid UTF-8');
     }
     this.messageFragments.push(data);
@@ -207,7 +223,8 @@ export class Connection implements FrameSink {
     }
     if (!this.frameFin) return;
     const isBinary = this.messageOpcode === Opcode.Binary;
-    if (!isBinary && !this.utf8.isComplete()) {
+    const compressed = this.messageCompressed;
+    if (!isBinary && !compressed && !this.utf8.isComplete()) {
       throw new ProtocolError(1007, 'text message ends inside a UTF-8 character');
     }
     const fragments = this.messageFragments;
@@ -218,7 +235,7 @@ export class Connection implements FrameSink {
           ? fragments[0]
           : Buffer.concat(fragments, this.messageLength);
     this.resetMessage();
-    this.handler.onMessage(message, isBinary);
+    this.handler.onMessage(message, isBinary, compressed);
   }
 
   private onControlFrame(opcode: number, payload: Buffer): void {
@@ -272,9 +289,10 @@ export class Connection implements FrameSink {
     this.stateValue = this.closeReceived ? 'closed' : 'closing';
   }
 
-  private writeFrame(fin: boolean, opcode: number, payload: Uint8Array | string): void {
+  private writeFrame(fin: boolean, opcode: number, payload: Uint8Array | string, rsv = 0): void {
     const frame = encodeFrame({
       fin,
+      rsv,
       opcode,
       payload,
       mask: this.generateMask ? this.generateMask() : null,
@@ -289,6 +307,7 @@ export class Connection implements FrameSink {
 
   private resetMessage(): void {
     this.messageOpcode = 0;
+    this.messageCompressed = false;
     this.messageFragments = [];
     this.messageLength = 0;
     this.utf8.reset();

@@ -223,8 +223,8 @@ export function clientRequest(request: ClientRequest): string {
  */
 export function verifyServerResponse(
   response: ResponseHead,
-  expected: { key: string; protocols?: string[] },
-): { protocol: string } {
+  expected: { key: string; protocols?: string[]; extensionsOffered?: boolean },
+): { protocol: string; extensions?: string } {
   const { headers } = response;
   // 1. "If the status code received from the server is not 101, the client handles
   //    the response per HTTP procedures" — we do not follow redirects or auth.
@@ -243,17 +243,16 @@ export function verifyServerResponse(
   if (headers['sec-websocket-accept']?.trim() !== acceptKey(expected.key)) {
     throw new ClientHandshakeError('Sec-WebSocket-Accept does not match the key', 101);
   }
-  // 5. No extension we did not ask for (we ask for none here; §9.1).
-  if (headers['sec-websocket-extensions'] !== undefined) {
+  // 5. No extension we did not ask for (§9.1); what was chosen among our
+  //    offers is checked by the extension (extensions.ts).
+  const extensions = headers['sec-websocket-extensions'];
+  if (extensions !== undefined && !expected.extensionsOffered) {
     throw new ClientHandshakeError('server selected an extension that was not offered', 101);
   }
   // 6. A subprotocol, if any, must be one we offered.
-  const protocol = headers['sec-websocket-protocol']?.trim();
-  if (protocol !== undefined) {
-    if (!(expected.protocols ?? []).includes(protocol)) {
-      throw new ClientHandshakeError(`server selected subprotocol ${JSON.stringify(protocol)} that was not offered`, 101);
-    }
-    return { protocol };
+  const protocol = headers['sec-websocket-protocol']?.trim() ?? '';
+  if (protocol !== '' && !(expected.protocols ?? []).includes(protocol)) {
+    throw new ClientHandshakeError(`server selected subprotocol ${JSON.stringify(protocol)} that was not offered`, 101);
   }
-  return { protocol: '' };
+  return { protocol, extensions };
 }

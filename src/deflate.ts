@@ -1,0 +1,214 @@
+// RFC 7692 §7.2 per-message compression with node:zlib: one deflate and one
+// inflate context per connection (created on first use, reset after each
+// message without context takeover, released on close), jobs run one at a
+// time per direction and at most `concurrency` at a time per process.
+import * as zlib from 'node:zlib';
+import type { Role } from './protocol/connection.js';
+import { ProtocolError } from './protocol/errors.js';
+import type { DeflateParams } from './protocol/extensions.js';
+
+/** §7.2.1: the empty stored block every Z_SYNC_FLUSH ends with; stripped on send, restored on receive. */
+const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** Tuning of the compressor, beside what the handshake negotiates. */
+export interface DeflateTuning {
+  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
+  threshold?: number;
+  /** zlib memLevel 1–9 of the compressor: memory against speed and ratio. Default 8. */
+  memLevel?: number;
+  /** zlib compression level 0–9. Default 6 (zlib's default). */
+  level?: number;
+}
+
+export type DeflateCallback = (error: Error | null, result?: Buffer) => void;
+
+/** Bounds how many zlib jobs run at once in the whole process. */
+class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(public concurrency: number) {}
+
+  run(job: (done: () => void) => void): void {
+    if (this.running < this.concurrency) {
+      this.running++;
+      job(this.done);
+    } else {
+      this.waiting.push(() => job(this.done));
+    }
+  }
+
+  private readonly done = (): void => {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  };
+}
+
+const limiter = new Limiter(10);
+
+/** Set how many zlib jobs may run at once in this process (default 10). */
+export function setDeflateConcurrency(concurrency: number): void {
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a whole number ≥ 1');
+  limiter.concurrency = concurrency;
+}
+
+type Job = { data: Buffer; callback: DeflateCallback };
+
+/**
+ * One connection's permessage-deflate state. `compress` and `decompress`
+ * take whole messages and call back in the order they were called.
+ */
+export class PerMessageDeflate {
+  readonly threshold: number;
+  private readonly ownWindowBits: number;
+  private readonly ownNoContextTakeover: boolean;
+  private readonly peerNoContextTakeover: boolean;
+  private readonly memLevel: number;
+  private readonly level: number;
+  private deflater: zlib.DeflateRaw | null = null;
+  private inflater: zlib.InflateRaw | null = null;
+  private readonly compressQueue: Job[] = [];
+  private readonly decompressQueue: Job[] = [];
+  private compressing = false;
+  private decompressing = false;
+  private closed = false;
+
+  constructor(
+    params: DeflateParams,
+    role: Role,
+    private readonly maxPayload: number,
+    tuning: DeflateTuning = {},
+  ) {
+    const server = role === 'server';
+    this.ownWindowBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    this.ownNoContextTakeover = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
+    this.peerNoContextTakeover = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
+    this.threshold = tuning.threshold ?? 1024;
+    this.memLevel = tuning.memLevel ?? 8;
+    this.level = tuning.level ?? zlib.constants.Z_DEFAULT_COMPRESSION;
+  }
+
+  /** Compress one message (§7.2.1); the result has the trailing 00 00 ff ff removed. */
+  compress(data: Buffer, callback: DeflateCallback): void {
+    this.compressQueue.push({ data, callback });
+    if (!this.compressing) this.nextCompress();
+  }
+
+  /**
+   * Decompress one message (§7.2.2). Fails with a 1009 ProtocolError as soon
+   * as the output passes `maxPayload`, without inflating the rest, and with
+   * 1007 for data that is not a valid DEFLATE stream.
+   */
+  decompress(data: Buffer, callback: DeflateCallback): void {
+    this.decompressQueue.push({ data, callback });
+    if (!this.decompressing) this.nextDecompress();
+  }
+
+  /** Release both zlib contexts; pending jobs are dropped. */
+  close(): void {
+    this.closed = true;
+    this.compressQueue.length = 0;
+    this.decompressQueue.length = 0;
+    release(this.deflater);
+    release(this.inflater);
+    this.deflater = this.inflater = null;
+  }
+
+  private nextCompress(): void {
+    const job = this.compressQueue.shift();
+    this.compressing = job !== undefined;
+    if (!job) return;
+    limiter.run((done) => {
+      if (this.closed) return done();
+      this.deflater ??= zlib.createDeflateRaw({
+        windowBits: this.ownWindowBits,
+        memLevel: this.memLevel,
+        level: this.level,
+      });
+      const deflater = this.deflater;
+      const chunks: Buffer[] = [];
+      const onData = (chunk: Buffer): void => {
+        chunks.push(chunk);
+      };
+      deflater.on('data', onData);
+      deflater.write(job.data);
+      deflater.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        deflater.off('data', onData);
+        done();
+        if (this.closed) return;
+        let output = Buffer.concat(chunks);
+        if (output.length >= 4 && output.subarray(-4).equals(TAIL)) output = output.subarray(0, -4);
+        if (this.ownNoContextTakeover) deflater.reset();
+        job.callback(null, output);
+        this.nextCompress();
+      });
+    });
+  }
+
+  private nextDecompress(): void {
+    const job = this.decompressQueue.shift();
+    this.decompressing = job !== undefined;
+    if (!job) return;
+    limiter.run((done) => {
+      if (this.closed) return done();
+      // A 15-bit window inflates anything a smaller window produced.
+      this.inflater ??= zlib.createInflateRaw({ windowBits: 15 });
+      const inflater = this.inflater;
+      const chunks: Buffer[] = [];
+      let total = 0;
+      let failed: ProtocolError | null = null;
+      const finish = (): void => {
+        inflater.off('data', onData);
+        inflater.off('error', onError);
+        done();
+        if (this.closed) return;
+        if (failed) {
+          // The context is unusable now; the connection is being failed anyway.
+          release(inflater);
+          this.inflater = null;
+          this.decompressQueue.length = 0;
+          this.decompressing = false;
+          job.callback(failed);
+          return;
+        }
+        if (this.peerNoContextTakeover) inflater.reset();
+        job.callback(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total));
+        this.nextDecompress();
+      };
+      const onData = (chunk: Buffer): void => {
+        if (failed) return;
+        total += chunk.length;
+        if (total > this.maxPayload) {
+          // Stop at once: drop what is queued in zlib and report 1009.
+          failed = new ProtocolError(1009, `decompressed message exceeds maxPayload (${this.maxPayload} bytes)`);
+          chunks.length = 0;
+          inflater.pause();
+          finish();
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onError = (error: Error): void => {
+        if (failed) return;
+        failed = new ProtocolError(1007, `invalid compressed data: ${error.message}`);
+        finish();
+      };
+      inflater.on('data', onData);
+      inflater.on('error', onError);
+      inflater.write(job.data);
+      inflater.write(TAIL);
+      inflater.flush(() => {
+        if (!failed) finish();
+      });
+    });
+  }
+}
+
+/** Close a zlib context; errors from work it still had queued are of no interest now. */
+function release(stream: zlib.Zlib & NodeJS.EventEmitter | null): void {
+  if (!stream) return;
+  stream.on('error', ignore);
+  stream.close();
+}
+
+function ignore(): void {}
