@@ -433,22 +433,20 @@ export class WebSocket extends EventEmitter {
     this.socket!.pause();
     if (!compressed) return;
     this.deflate!.decompress(data, (error, result) => {
-      if (error) {
-        this.inbound.length = 0;
-        this.connection!.fail(error as ProtocolError);
-        this.flush();
-        return;
-      }
+      if (error) return this.failInbound(error as ProtocolError);
       // RFC 7692 §6: the inflated text is what must be UTF-8 (RFC 6455 §8.1).
       if (!isBinary && !isUtf8(result!)) {
-        this.inbound.length = 0;
-        this.connection!.fail(new ProtocolError(1007, 'text message is not valid UTF-8'));
-        this.flush();
-        return;
+        return this.failInbound(new ProtocolError(1007, 'text message is not valid UTF-8'));
       }
       entry.data = result!;
       this.deliverInbound();
     });
+  }
+
+  private failInbound(error: ProtocolError): void {
+    this.inbound.length = 0;
+    this.connection!.fail(error);
+    this.flush();
   }
 
   private deliverInbound(): void {
@@ -462,7 +460,7 @@ export class WebSocket extends EventEmitter {
         this.socket!.uncork();
       }
     }
-    if (this.inbound.length === 0 && this.state === OPEN) this.socket!.resume();
+    if (this.inbound.length === 0) this.socket!.resume();
   }
 
   private deliver(data: Buffer, isBinary: boolean): void {

@@ -252,6 +252,23 @@ describe('settings', () => {
 });
 
 describe('closing with compression in flight', () => {
+  it('a close() started while inflating still reads the peer\'s close reply', async () => {
+    const server = new WSServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } });
+    server.on('connection', (ws) => {
+      ws.send(json(1));
+      ws.send(json(2));
+    });
+    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    await next(server, 'listening');
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+      perMessageDeflate: true,
+      closeTimeout: 5000,
+    });
+    client.once('message', () => client.close(1000));
+    const [code] = await next<[number]>(client, 'close', 4000);
+    expect(code).toBe(1000);
+  });
+
   it('a close() after sends waits for them: every message arrives before the close', async () => {
     const server = new WSServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } });
     const received: string[] = [];
