@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick]`: echo throughput of pushwire against ws, each
-// server in its own process, driven by one load-generator process, rounds
-// interleaved (A B A B …), medians reported with the ratio pushwire/ws.
+// `npm run bench [-- --quick]`: pushwire against ws, each server in its own
+// process, driven by one load-generator process (bench/load-ws.ts) whose cost
+// is the same for every target. Rounds are interleaved (A B A B …) and medians
+// reported with the ratio pushwire/ws; results go to bench/results/.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -8,44 +9,68 @@ import { fileURLToPath } from 'node:url';
 
 const quick = process.argv.includes('--quick');
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-
-interface Workload {
-  name: string;
-  connections: number;
-  depth: number;
-  payloadBytes: number;
-}
-const workloads: Workload[] = [
-  { name: 'echo 64 B, 64 conns, 16 in flight', connections: 64, depth: 16, payloadBytes: 64 },
-  { name: 'echo 16 KiB, 16 conns, 4 in flight', connections: 16, depth: 4, payloadBytes: 16 * 1024 },
-  { name: 'echo 64 KiB, 8 conns, 2 in flight', connections: 8, depth: 2, payloadBytes: 64 * 1024 },
-];
-const targets = ['pushwire', 'ws'] as const;
 const rounds = quick ? 3 : 5;
 const seconds = quick ? 2 : 4;
+const targets = ['pushwire', 'ws'] as const;
+type Target = (typeof targets)[number];
 
-async function startServer(impl: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [here('./servers/echo.js'), impl], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' },
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const match = /PORT (\d+)/.exec(chunk.toString());
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', () => reject(new Error(`${impl} server exited`)));
-  });
-  return { child, port };
+interface Server {
+  child: ChildProcess;
+  port: number;
+  /** Ask the server for its RSS after a full GC. */
+  rss(): Promise<number>;
 }
 
-function load(port: number, w: Workload): Promise<{ messagesPerSecond: number; megabytesPerSecond: number }> {
+async function startServer(impl: Target, deflate: boolean): Promise<Server> {
+  const child = spawn(process.execPath, ['--expose-gc', here('./servers/echo.js'), impl, '0', deflate ? 'deflate' : ''], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' },
+  });
+  const lines: ((line: string) => void)[] = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      lines.shift()?.(line);
+    }
+  });
+  const nextLine = () => new Promise<string>((resolve) => lines.push(resolve));
+  const port = Number(/PORT (\d+)/.exec(await nextLine())![1]);
+  return {
+    child,
+    port,
+    async rss() {
+      const line = nextLine();
+      child.stdin!.write('rss\n');
+      return Number(/RSS (\d+)/.exec(await line)![1]);
+    },
+  };
+}
+
+/** Run the load generator; for `idle`, `whileOpen` runs once all connections are up. */
+function load(port: number, args: (string | number)[], whileOpen?: () => Promise<void>): Promise<Record<string, number | string>> {
   return new Promise((resolve, reject) => {
-    const args = [port, w.connections, w.depth, w.payloadBytes, seconds].map(String);
-    const child = spawn(process.execPath, [here('./load-echo.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [here('./load-ws.js'), String(port), ...args.map(String)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let out = '';
-    child.stdout!.on('data', (chunk) => (out += chunk));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load generator exited ${code}`))));
+    child.stdout!.on('data', async (chunk) => {
+      out += chunk;
+      if (whileOpen && out.includes('"ready"')) {
+        const result = JSON.parse(out);
+        await whileOpen();
+        child.stdin!.write('done\n');
+        resolve(result);
+      }
+    });
+    child.once('exit', (code) => {
+      if (whileOpen) return;
+      if (code === 0) resolve(JSON.parse(out));
+      else reject(new Error(`load generator exited ${code}`));
+    });
   });
 }
 
@@ -55,27 +80,77 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-const rows: { workload: string; pushwire: number; ws: number; ratio: number; unit: string }[] = [];
-for (const workload of workloads) {
-  const samples: Record<string, number[]> = { pushwire: [], ws: [] };
+interface Row {
+  workload: string;
+  unit: string;
+  pushwire: number;
+  ws: number;
+  ratio: number;
+}
+const rows: Row[] = [];
+
+/** Measure one workload on both targets, rounds interleaved, and print the medians and their ratio. */
+async function compare(workload: string, unit: string, measure: (impl: Target) => Promise<number>): Promise<void> {
+  const samples: Record<Target, number[]> = { pushwire: [], ws: [] };
   for (let round = 0; round < rounds; round++) {
-    for (const impl of targets) {
-      const { child, port } = await startServer(impl);
-      const result = await load(port, workload);
-      child.kill();
-      samples[impl].push(result.messagesPerSecond);
-    }
+    for (const impl of targets) samples[impl].push(await measure(impl));
   }
-  const row = {
-    workload: workload.name,
+  const row: Row = {
+    workload,
+    unit,
     pushwire: median(samples.pushwire),
     ws: median(samples.ws),
     ratio: median(samples.pushwire) / median(samples.ws),
-    unit: 'msg/s',
   };
   rows.push(row);
-  console.log(`${row.workload.padEnd(40)} pushwire ${row.pushwire.toFixed(0).padStart(8)}  ws ${row.ws.toFixed(0).padStart(8)}  ratio ${row.ratio.toFixed(2)}`);
+  const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2)).padStart(10);
+  console.log(`${workload.padEnd(52)} ${unit.padEnd(12)} pushwire ${fmt(row.pushwire)}  ws ${fmt(row.ws)}  ratio ${row.ratio.toFixed(2)}`);
 }
+
+async function throughput(impl: Target, deflate: boolean, connections: number, depth: number, payload: string): Promise<number> {
+  const server = await startServer(impl, deflate);
+  try {
+    const result = await load(server.port, ['throughput', connections, depth, seconds, deflate ? 1 : 0, payload]);
+    if (deflate && !String(result.extensions).includes('permessage-deflate')) throw new Error(`${impl} did not negotiate deflate`);
+    return Number(result.messagesPerSecond);
+  } finally {
+    server.child.kill();
+  }
+}
+
+// Echo throughput, no compression.
+await compare('echo 64 B, 64 conns, 16 in flight', 'msg/s', (impl) => throughput(impl, false, 64, 16, 'bytes:64'));
+await compare('echo 16 KiB, 16 conns, 4 in flight', 'msg/s', (impl) => throughput(impl, false, 16, 4, 'bytes:16384'));
+await compare('echo 64 KiB, 8 conns, 2 in flight', 'msg/s', (impl) => throughput(impl, false, 8, 2, 'bytes:65536'));
+
+// permessage-deflate (RFC 7692), same settings on both servers.
+await compare('JSON echo ~0.5 KiB, 32 conns, 8 in flight, no deflate', 'msg/s', (impl) => throughput(impl, false, 32, 8, 'json'));
+await compare('JSON echo ~0.5 KiB, 32 conns, 8 in flight, deflate', 'msg/s', (impl) => throughput(impl, true, 32, 8, 'json'));
+await compare('JSON wire bytes per message, deflate (server → client)', 'bytes', async (impl) => {
+  const server = await startServer(impl, true);
+  try {
+    const result = await load(server.port, ['wire', 8, 500, 0, 1, 'json']);
+    return Number(result.wireBytes) / (8 * 500);
+  } finally {
+    server.child.kill();
+  }
+});
+const idleConnections = quick ? 1000 : 5000;
+await compare(`RSS per idle connection, deflate negotiated (${idleConnections} conns)`, 'bytes', async (impl) => {
+  const server = await startServer(impl, true);
+  try {
+    const before = await server.rss();
+    let after = 0;
+    await load(server.port, ['idle', idleConnections, 0, 0, 1, 'json'], async () => {
+      after = await server.rss();
+    });
+    return (after - before) / idleConnections;
+  } finally {
+    server.child.kill();
+  }
+});
+
+console.log('(the JSON messages average 514 bytes uncompressed; for bytes rows lower is better)');
 
 const report = {
   date: new Date().toISOString(),
@@ -88,4 +163,4 @@ const report = {
 };
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(`${resultsDir}echo-${quick ? 'quick' : 'full'}.json`, `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(`${resultsDir}bench-${quick ? 'quick' : 'full'}.json`, `${JSON.stringify(report, null, 2)}\n`);

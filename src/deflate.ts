@@ -12,7 +12,11 @@ const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 /** Tuning of the compressor, beside what the handshake negotiates. */
 export interface DeflateTuning {
-  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
+  /**
+   * Messages smaller than this many bytes are sent uncompressed. Default: 32
+   * while this end keeps its compression context (small messages then compress
+   * well against the ones before), 1024 when it starts afresh every message.
+   */
   threshold?: number;
   /** zlib memLevel 1–9 of the compressor: memory against speed and ratio. Default 8. */
   memLevel?: number;
@@ -83,7 +87,7 @@ export class PerMessageDeflate {
     this.ownWindowBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
     this.ownNoContextTakeover = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
     this.peerNoContextTakeover = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
-    this.threshold = tuning.threshold ?? 1024;
+    this.threshold = tuning.threshold ?? (this.ownNoContextTakeover ? 1024 : 32);
     this.memLevel = tuning.memLevel ?? 8;
     this.level = tuning.level ?? zlib.constants.Z_DEFAULT_COMPRESSION;
   }
