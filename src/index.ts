@@ -1,6 +1,16 @@
 // pushwire: public API.
 export { WebSocket, CONNECTING, OPEN, CLOSING, CLOSED } from './websocket.js';
-export type { ClientOptions, SocketOptions, SendOptions, SendCallback, Sendable, ReadyState, WebSocketEvents } from './websocket.js';
+export type {
+  ClientOptions,
+  SocketOptions,
+  SendOptions,
+  SendCallback,
+  Sendable,
+  ReadyState,
+  WebSocketEvents,
+  PerMessageDeflateOptions,
+} from './websocket.js';
+export { setDeflateConcurrency } from './deflate.js';
 export { WebSocketServer } from './server.js';
 export type { WebSocketServerOptions, WebSocketServerEvents, VerifyInfo, VerifyResult } from './server.js';
 export type { WebSocketHandler } from './handler.js';

@@ -226,6 +226,19 @@ describe('PerMessageDeflate', () => {
     );
   });
 
+  it('reproduces RFC 7692 §7.2.3.1 and §7.2.3.2 byte for byte', async () => {
+    const compress = (deflate: PerMessageDeflate, text: string) =>
+      new Promise<string>((resolve) => deflate.compress(Buffer.from(text), (_, r) => resolve(r!.toString('hex'))));
+    const withTakeover = new PerMessageDeflate(params(false, false), 'server', 1 << 20);
+    expect(await compress(withTakeover, 'Hello')).toBe('f248cdc9c90700');
+    expect(await compress(withTakeover, 'Hello')).toBe('f200110000'); // the second refers back to the first
+    withTakeover.close();
+    const fresh = new PerMessageDeflate(params(true, false), 'server', 1 << 20);
+    expect(await compress(fresh, 'Hello')).toBe('f248cdc9c90700');
+    expect(await compress(fresh, 'Hello')).toBe('f248cdc9c90700');
+    fresh.close();
+  });
+
   it('context takeover makes repeated messages smaller; no takeover does not', async () => {
     const sizes = async (noTakeover: boolean) => {
       const deflate = new PerMessageDeflate(params(noTakeover, false), 'server', 1 << 20);
