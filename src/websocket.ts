@@ -293,6 +293,15 @@ export class WebSocket extends EventEmitter {
   /** Send what waits in `outbound`, in order, up to the first message still being compressed. */
   private sendQueued(): void {
     const connection = this.connection!;
+    this.socket?.cork(); // whatever is ready leaves in one writev
+    try {
+      this.sendReady(connection);
+    } finally {
+      this.socket?.uncork();
+    }
+  }
+
+  private sendReady(connection: Connection): void {
     while (this.outbound.length > 0) {
       const job = this.outbound[0];
       if ('close' in job) {
