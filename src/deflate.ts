@@ -131,20 +131,37 @@ export class PerMessageDeflate {
       });
       const deflater = this.deflater;
       const chunks: Buffer[] = [];
+      let failed: Error | null = null;
       const onData = (chunk: Buffer): void => {
         chunks.push(chunk);
       };
-      deflater.on('data', onData);
-      deflater.write(job.data);
-      deflater.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      const finish = (): void => {
         deflater.off('data', onData);
+        deflater.off('error', onError);
         done();
         if (this.closed) return;
-        let output = Buffer.concat(chunks);
-        if (output.length >= 4 && output.subarray(-4).equals(TAIL)) output = output.subarray(0, -4);
-        if (this.ownNoContextTakeover) deflater.reset();
-        job.callback(null, output);
+        if (failed) {
+          // Should not happen; drop the context so the next message starts clean.
+          release(deflater);
+          this.deflater = null;
+          job.callback(failed);
+        } else {
+          let output = Buffer.concat(chunks);
+          if (output.length >= 4 && output.subarray(-4).equals(TAIL)) output = output.subarray(0, -4);
+          if (this.ownNoContextTakeover) deflater.reset();
+          job.callback(null, output);
+        }
         this.nextCompress();
+      };
+      const onError = (error: Error): void => {
+        failed = error;
+        finish();
+      };
+      deflater.on('data', onData);
+      deflater.once('error', onError);
+      deflater.write(job.data);
+      deflater.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        if (!failed) finish();
       });
     });
   }
