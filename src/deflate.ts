@@ -130,38 +130,21 @@ export class PerMessageDeflate {
         level: this.level,
       });
       const deflater = this.deflater;
-      const chunks: Buffer[] = [];
-      let failed: Error | null = null;
-      const onData = (chunk: Buffer): void => {
-        chunks.push(chunk);
-      };
-      const finish = (): void => {
-        deflater.off('data', onData);
-        deflater.off('error', onError);
+      runThrough(deflater, [job.data], Infinity, (outcome) => {
         done();
         if (this.closed) return;
-        if (failed) {
-          // Should not happen; drop the context so the next message starts clean.
-          release(deflater);
-          this.deflater = null;
-          job.callback(failed);
-        } else {
-          let output = Buffer.concat(chunks);
+        if ('output' in outcome) {
+          let output = outcome.output;
           if (output.length >= 4 && output.subarray(-4).equals(TAIL)) output = output.subarray(0, -4);
           if (this.ownNoContextTakeover) deflater.reset();
           job.callback(null, output);
+        } else {
+          // Should not happen; drop the context so the next message starts clean.
+          release(deflater);
+          this.deflater = null;
+          job.callback('error' in outcome ? outcome.error : new Error('compression failed'));
         }
         this.nextCompress();
-      };
-      const onError = (error: Error): void => {
-        failed = error;
-        finish();
-      };
-      deflater.on('data', onData);
-      deflater.once('error', onError);
-      deflater.write(job.data);
-      deflater.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        if (!failed) finish();
       });
     });
   }
@@ -175,54 +158,71 @@ export class PerMessageDeflate {
       // A 15-bit window inflates anything a smaller window produced.
       this.inflater ??= zlib.createInflateRaw({ windowBits: 15 });
       const inflater = this.inflater;
-      const chunks: Buffer[] = [];
-      let total = 0;
-      let failed: ProtocolError | null = null;
-      const finish = (): void => {
-        inflater.off('data', onData);
-        inflater.off('error', onError);
+      runThrough(inflater, [job.data, TAIL], this.maxPayload, (outcome) => {
         done();
         if (this.closed) return;
-        if (failed) {
-          // The context is unusable now; the connection is being failed anyway.
-          release(inflater);
-          this.inflater = null;
-          this.decompressQueue.length = 0;
-          this.decompressing = false;
-          job.callback(failed);
+        if ('output' in outcome) {
+          if (this.peerNoContextTakeover) inflater.reset();
+          job.callback(null, outcome.output);
+          this.nextDecompress();
           return;
         }
-        if (this.peerNoContextTakeover) inflater.reset();
-        job.callback(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total));
-        this.nextDecompress();
-      };
-      const onData = (chunk: Buffer): void => {
-        if (failed) return;
-        total += chunk.length;
-        if (total > this.maxPayload) {
-          // Stop at once: drop what is queued in zlib and report 1009.
-          failed = new ProtocolError(1009, `decompressed message exceeds maxPayload (${this.maxPayload} bytes)`);
-          chunks.length = 0;
-          inflater.pause();
-          finish();
-          return;
-        }
-        chunks.push(chunk);
-      };
-      const onError = (error: Error): void => {
-        if (failed) return;
-        failed = new ProtocolError(1007, `invalid compressed data: ${error.message}`);
-        finish();
-      };
-      inflater.on('data', onData);
-      inflater.on('error', onError);
-      inflater.write(job.data);
-      inflater.write(TAIL);
-      inflater.flush(() => {
-        if (!failed) finish();
+        // The context is unusable now, and the connection is being failed.
+        release(inflater);
+        this.inflater = null;
+        this.decompressQueue.length = 0;
+        this.decompressing = false;
+        job.callback(
+          'tooBig' in outcome
+            ? new ProtocolError(1009, `decompressed message exceeds maxPayload (${this.maxPayload} bytes)`)
+            : new ProtocolError(1007, `invalid compressed data: ${outcome.error.message}`),
+        );
       });
     });
   }
+}
+
+type Outcome = { output: Buffer } | { error: Error } | { tooBig: true };
+
+/**
+ * Put one message through a zlib stream, flush with Z_SYNC_FLUSH, and call
+ * back once with everything that came out — or with the first error, or as
+ * soon as the output passes `limit` (then the stream is paused: nothing more
+ * is produced).
+ */
+function runThrough(
+  stream: zlib.DeflateRaw | zlib.InflateRaw,
+  inputs: Buffer[],
+  limit: number,
+  callback: (outcome: Outcome) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let settled = false;
+  const settle = (outcome: Outcome): void => {
+    if (settled) return;
+    settled = true;
+    stream.off('data', onData);
+    stream.off('error', onError);
+    callback(outcome);
+  };
+  const onData = (chunk: Buffer): void => {
+    total += chunk.length;
+    if (total > limit) {
+      stream.pause();
+      chunks.length = 0;
+      settle({ tooBig: true });
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onError = (error: Error): void => settle({ error });
+  stream.on('data', onData);
+  stream.on('error', onError);
+  for (const input of inputs) stream.write(input);
+  stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+    settle({ output: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total) });
+  });
 }
 
 /** Close a zlib context; errors from work it still had queued are of no interest now. */
