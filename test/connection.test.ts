@@ -196,6 +196,48 @@ describe('Connection: each invalid construct maps to its close code', () => {
   });
 });
 
+describe('Connection with permessage-deflate negotiated (RFC 7692 §6.1)', () => {
+  function deflateHarness() {
+    const events: unknown[] = [];
+    const connection = new Connection(
+      {
+        write: () => {},
+        onMessage: (data, isBinary, compressed) => events.push(['message', data.toString('hex'), isBinary, compressed]),
+        onPing: () => {},
+        onPong: () => {},
+        onCloseReceived: () => {},
+        onProtocolError: (error) => events.push(['error', error.closeCode]),
+      },
+      { role: 'server', perMessageDeflate: true },
+    );
+    return { connection, events };
+  }
+
+  it('hands compressed messages on unchecked, marked as compressed, even when fragmented', () => {
+    const { connection, events } = deflateHarness();
+    connection.receive(buildFrame(1, Buffer.from([0xff, 0xfe]), { rsv: 4, fin: false }));
+    connection.receive(buildFrame(0, Buffer.from([0xfd])));
+    connection.receive(buildFrame(1, 'plain'));
+    expect(events).toEqual([
+      ['message', 'fffefd', false, true],
+      ['message', Buffer.from('plain').toString('hex'), false, false],
+    ]);
+  });
+
+  for (const [name, frames] of [
+    ['RSV1 on a continuation frame', [buildFrame(1, 'a', { fin: false }), buildFrame(0, 'b', { rsv: 4 })]],
+    ['RSV1 on a ping', [buildFrame(9, 'p', { rsv: 4 })]],
+    ['RSV1 on a close', [buildFrame(8, closePayload(1000), { rsv: 4 })]],
+    ['RSV2 (no extension defines it)', [buildFrame(1, 'x', { rsv: 2 })]],
+  ] as const) {
+    it(`${name} → 1002`, () => {
+      const { connection, events } = deflateHarness();
+      for (const frame of frames) connection.receive(frame);
+      expect(events).toEqual([['error', 1002]]);
+    });
+  }
+});
+
 describe('Connection: closing handshake (§5.5.1, §7)', () => {
   it('echoes the peer\'s code and reports it', () => {
     const { connection, events, output } = harness('server');
