@@ -17,3 +17,5 @@ export type { WebSocketHandler } from './handler.js';
 export * as protocol from './protocol/index.js';
 export { ProtocolError, HandshakeError, ClientHandshakeError, InvalidStateError } from './protocol/errors.js';
 export { CloseCode } from './protocol/close.js';
+export { Hub } from './hub/hub.js';
+export type { HubMessage, HubOptions, PublishInput, Replay, Session, SessionSink, Target } from './hub/hub.js';

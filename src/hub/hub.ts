@@ -1,0 +1,242 @@
+// The dispatch core every transport feeds: sessions, channels, user
+// identities, broadcast, bounded history with ordered ids, and resume. It knows
+// nothing of wire formats or sockets; transports hand it a `deliver` function
+// and turn the HubMessage they receive into their own framing.
+
+/** A published message as the hub stores and delivers it. */
+export interface HubMessage {
+  /** Ordered id, `<epoch>-<seq>`: later messages have larger `seq` within one epoch. */
+  id: string;
+  seq: number;
+  /** Exactly one target: a channel, a user id, or everyone. */
+  channel?: string;
+  uid?: string;
+  broadcast?: true;
+  event?: string;
+  data: unknown;
+  /** When it was published, from the hub's clock (ms). */
+  time: number;
+}
+
+/** Where a publish goes. */
+export type Target = { channel: string } | { uid: string } | { broadcast: true };
+
+export interface PublishInput {
+  target: Target;
+  event?: string;
+  data: unknown;
+}
+
+/** How a session receives messages; supplied by its transport. */
+export interface SessionSink {
+  deliver(message: HubMessage): void;
+}
+
+export interface Session {
+  readonly id: number;
+  /** The authenticated user, if any. */
+  readonly uid: string | undefined;
+  /** 'ws', 'sse', 'poll', …: for metrics and the application hook. */
+  readonly transport: string;
+  readonly channels: ReadonlySet<string>;
+}
+
+/** What a resume found: the messages after `since`, and whether history no longer covers the gap. */
+export interface Replay {
+  messages: HubMessage[];
+  /** True when messages after `since` were already evicted: the client should reload. */
+  gap: boolean;
+}
+
+export interface HubOptions {
+  /** Messages kept per stream (channel, user inbox, broadcast). Default 1000. */
+  historySize?: number;
+  /** Longest a message is kept, ms. Default 1 hour. */
+  historyAgeMs?: number;
+  /** The clock, ms. Default Date.now. */
+  now?: () => number;
+  /** Prefix of every id; a new epoch (restart) makes older ids unresumable. Default the start time. */
+  epoch?: string;
+}
+
+/** One bounded history: a channel's, a user's inbox, or the broadcast stream. */
+class Stream {
+  readonly messages: HubMessage[] = [];
+  /** Highest seq evicted from this stream: a resume from below it has a gap. */
+  evictedSeq = 0;
+}
+
+class SessionState implements Session {
+  readonly channels = new Set<string>();
+  constructor(
+    readonly id: number,
+    readonly uid: string | undefined,
+    readonly transport: string,
+    readonly sink: SessionSink,
+  ) {}
+}
+
+export class Hub {
+  private readonly historySize: number;
+  private readonly historyAgeMs: number;
+  private readonly now: () => number;
+  readonly epoch: string;
+  private seq = 0;
+  private nextSessionId = 1;
+  private readonly sessions = new Set<SessionState>();
+  private readonly channelMembers = new Map<string, Set<SessionState>>();
+  private readonly userSessions = new Map<string, Set<SessionState>>();
+  private readonly channelStreams = new Map<string, Stream>();
+  private readonly userStreams = new Map<string, Stream>();
+  private readonly broadcastStream = new Stream();
+
+  constructor(options: HubOptions = {}) {
+    this.historySize = options.historySize ?? 1000;
+    this.historyAgeMs = options.historyAgeMs ?? 60 * 60 * 1000;
+    this.now = options.now ?? Date.now;
+    this.epoch = options.epoch ?? String(this.now());
+  }
+
+  /** Register a session. Messages published to its uid or as broadcast reach it from now on. */
+  open(sink: SessionSink, identity: { uid?: string; transport: string }): Session {
+    const session = new SessionState(this.nextSessionId++, identity.uid, identity.transport, sink);
+    this.sessions.add(session);
+    if (session.uid !== undefined) addTo(this.userSessions, session.uid, session);
+    return session;
+  }
+
+  /** Forget a session and its subscriptions. */
+  close(session: Session): void {
+    const state = session as SessionState;
+    if (!this.sessions.delete(state)) return;
+    for (const channel of state.channels) removeFrom(this.channelMembers, channel, state);
+    if (state.uid !== undefined) removeFrom(this.userSessions, state.uid, state);
+  }
+
+  subscribe(session: Session, channel: string): void {
+    const state = session as SessionState;
+    if (!this.sessions.has(state)) return;
+    state.channels.add(channel);
+    addTo(this.channelMembers, channel, state);
+  }
+
+  unsubscribe(session: Session, channel: string): void {
+    const state = session as SessionState;
+    state.channels.delete(channel);
+    removeFrom(this.channelMembers, channel, state);
+  }
+
+  /** Store and deliver a message; returns it with how many sessions it reached. */
+  publish(input: PublishInput): { message: HubMessage; delivered: number } {
+    const seq = ++this.seq;
+    const message: HubMessage = { id: `${this.epoch}-${seq}`, seq, data: input.data, time: this.now() };
+    if (input.event !== undefined) message.event = input.event;
+    let stream: Stream;
+    let recipients: Iterable<SessionState>;
+    const { target } = input;
+    if ('channel' in target) {
+      message.channel = target.channel;
+      stream = getOrCreate(this.channelStreams, target.channel);
+      recipients = this.channelMembers.get(target.channel) ?? [];
+    } else if ('uid' in target) {
+      message.uid = target.uid;
+      stream = getOrCreate(this.userStreams, target.uid);
+      recipients = this.userSessions.get(target.uid) ?? [];
+    } else {
+      message.broadcast = true;
+      stream = this.broadcastStream;
+      recipients = this.sessions;
+    }
+    this.append(stream, message);
+    let delivered = 0;
+    for (const session of recipients) {
+      session.sink.deliver(message);
+      delivered++;
+    }
+    return { message, delivered };
+  }
+
+  /**
+   * The messages a session would have received after `since` (an id from this
+   * hub), in order, each once: from its channels, its user inbox, and
+   * broadcast. `since` from another epoch, or older than what history keeps,
+   * reports a gap along with what history still has.
+   */
+  replay(session: Session, since: string): Replay {
+    const state = session as SessionState;
+    const streams: Stream[] = [this.broadcastStream];
+    for (const channel of state.channels) {
+      const stream = this.channelStreams.get(channel);
+      if (stream) streams.push(stream);
+    }
+    if (state.uid !== undefined) {
+      const inbox = this.userStreams.get(state.uid);
+      if (inbox) streams.push(inbox);
+    }
+    const sinceSeq = this.parseSince(since);
+    const after = sinceSeq ?? 0;
+    let gap = sinceSeq === null;
+    const messages: HubMessage[] = [];
+    for (const stream of streams) {
+      this.expire(stream);
+      if (stream.evictedSeq > after) gap = true;
+      for (const message of stream.messages) if (message.seq > after) messages.push(message);
+    }
+    messages.sort((a, b) => a.seq - b.seq);
+    return { messages, gap };
+  }
+
+  /** The id of the newest message, or `<epoch>-0` before the first. */
+  get lastId(): string {
+    return `${this.epoch}-${this.seq}`;
+  }
+
+  /** Sessions open now, by transport. */
+  sessionCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const session of this.sessions) counts.set(session.transport, (counts.get(session.transport) ?? 0) + 1);
+    return counts;
+  }
+
+  /** Seq of an id from this epoch; null for a foreign or malformed id. */
+  private parseSince(since: string): number | null {
+    const dash = since.lastIndexOf('-');
+    if (dash === -1 || since.slice(0, dash) !== this.epoch) return null;
+    const seq = Number(since.slice(dash + 1));
+    return Number.isSafeInteger(seq) && seq >= 0 && seq <= this.seq ? seq : null;
+  }
+
+  private append(stream: Stream, message: HubMessage): void {
+    stream.messages.push(message);
+    while (stream.messages.length > this.historySize) this.evictOldest(stream);
+    this.expire(stream);
+  }
+
+  private expire(stream: Stream): void {
+    const oldest = this.now() - this.historyAgeMs;
+    while (stream.messages.length > 0 && stream.messages[0].time < oldest) this.evictOldest(stream);
+  }
+
+  private evictOldest(stream: Stream): void {
+    stream.evictedSeq = stream.messages.shift()!.seq;
+  }
+}
+
+function getOrCreate<K>(map: Map<K, Stream>, key: K): Stream {
+  let stream = map.get(key);
+  if (!stream) map.set(key, (stream = new Stream()));
+  return stream;
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}

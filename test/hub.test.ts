@@ -1,0 +1,118 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Hub, type HubMessage, type Session } from '../src/hub/hub.js';
+
+function recorder() {
+  const received: HubMessage[] = [];
+  return { received, sink: { deliver: (m: HubMessage) => received.push(m) } };
+}
+
+describe('Hub delivery', () => {
+  it('routes by channel, by user id, and to everyone', () => {
+    const hub = new Hub({ epoch: 'e' });
+    const alice = recorder();
+    const bob = recorder();
+    const anon = recorder();
+    const a = hub.open(alice.sink, { uid: 'alice', transport: 'ws' });
+    hub.open(bob.sink, { uid: 'bob', transport: 'sse' });
+    const n = hub.open(anon.sink, { transport: 'poll' });
+    hub.subscribe(a, 'news');
+    hub.subscribe(n, 'news');
+    expect(hub.publish({ target: { channel: 'news' }, data: 1 }).delivered).toBe(2);
+    expect(hub.publish({ target: { uid: 'bob' }, event: 'dm', data: 2 }).delivered).toBe(1);
+    expect(hub.publish({ target: { broadcast: true }, data: 3 }).delivered).toBe(3);
+    expect(alice.received.map((m) => m.data)).toEqual([1, 3]);
+    expect(bob.received.map((m) => m.data)).toEqual([2, 3]);
+    expect(anon.received.map((m) => m.data)).toEqual([1, 3]);
+    expect(bob.received[0]).toMatchObject({ id: 'e-2', uid: 'bob', event: 'dm' });
+  });
+
+  it('a user with several sessions gets a uid message on each; closed sessions get nothing', () => {
+    const hub = new Hub();
+    const one = recorder();
+    const two = recorder();
+    hub.open(one.sink, { uid: 'u', transport: 'ws' });
+    const second = hub.open(two.sink, { uid: 'u', transport: 'sse' });
+    expect(hub.sessionCounts()).toEqual(new Map([['ws', 1], ['sse', 1]]));
+    expect(hub.publish({ target: { uid: 'u' }, data: 'x' }).delivered).toBe(2);
+    hub.close(second);
+    expect(hub.publish({ target: { uid: 'u' }, data: 'y' }).delivered).toBe(1);
+    expect(two.received.map((m) => m.data)).toEqual(['x']);
+  });
+});
+
+describe('Hub history and resume', () => {
+  it('an offline user finds uid messages in its inbox on the next connect', () => {
+    const hub = new Hub({ epoch: 'e' });
+    hub.publish({ target: { uid: 'carol' }, data: 'while you were away' });
+    hub.publish({ target: { uid: 'dave' }, data: 'not yours' });
+    const carol = hub.open(recorder().sink, { uid: 'carol', transport: 'ws' });
+    expect(hub.replay(carol, 'e-0')).toEqual({
+      messages: [expect.objectContaining({ data: 'while you were away' })],
+      gap: false,
+    });
+  });
+
+  it('reports a gap when history no longer covers it (count bound)', () => {
+    const hub = new Hub({ epoch: 'e', historySize: 3 });
+    const s = hub.open(recorder().sink, { transport: 'ws' });
+    hub.subscribe(s, 'c');
+    for (let i = 1; i <= 5; i++) hub.publish({ target: { channel: 'c' }, data: i });
+    expect(hub.replay(s, 'e-1')).toEqual({ messages: expect.any(Array), gap: true });
+    expect(hub.replay(s, 'e-2')).toMatchObject({ gap: false });
+    expect(hub.replay(s, 'e-2').messages.map((m) => m.data)).toEqual([3, 4, 5]);
+  });
+
+  it('reports a gap when history no longer covers it (age bound)', () => {
+    let now = 1000;
+    const hub = new Hub({ epoch: 'e', historyAgeMs: 100, now: () => now });
+    const s = hub.open(recorder().sink, { transport: 'ws' });
+    hub.subscribe(s, 'c');
+    hub.publish({ target: { channel: 'c' }, data: 'old' });
+    now += 50;
+    hub.publish({ target: { channel: 'c' }, data: 'newer' });
+    now += 60;
+    expect(hub.replay(s, 'e-0')).toEqual({ messages: [expect.objectContaining({ data: 'newer' })], gap: true });
+    expect(hub.replay(s, 'e-1').gap).toBe(false);
+  });
+
+  it('ids from another epoch, malformed or from the future are gaps', () => {
+    const hub = new Hub({ epoch: 'now' });
+    const s = hub.open(recorder().sink, { transport: 'ws' });
+    hub.publish({ target: { broadcast: true }, data: 1 });
+    for (const since of ['before-3', 'garbage', 'now-x', 'now-99', '']) expect(hub.replay(s, since).gap).toBe(true);
+    expect(hub.replay(s, 'now-1')).toEqual({ messages: [], gap: false });
+    expect(hub.lastId).toBe('now-1');
+  });
+
+  it('resuming from any id a session saw yields exactly what it saw after that id (random publishes)', () => {
+    const publish = fc.record({ target: fc.constantFrom(0, 1, 2), name: fc.nat(2) });
+    const subscriptions = fc.array(fc.tuple(fc.nat(2), fc.nat(2)), { maxLength: 6 });
+    fc.assert(
+      fc.property(subscriptions, fc.array(publish, { maxLength: 60 }), fc.nat(), (subs, publishes, pick) => {
+        const hub = new Hub({ epoch: 'e' });
+        const sessions = [0, 1, 2].map((i) => {
+          const r = recorder();
+          return { session: hub.open(r.sink, { uid: `user${i}`, transport: 'ws' }), received: r.received };
+        });
+        for (const [session, channel] of subs) hub.subscribe(sessions[session].session, `c${channel}`);
+        for (const p of publishes) {
+          const target = p.target === 0 ? { channel: `c${p.name}` } : p.target === 1 ? { uid: `user${p.name}` } : { broadcast: true as const };
+          hub.publish({ target, data: null });
+        }
+        for (const { session, received } of sessions) {
+          // uid isolation: nothing addressed to another user.
+          for (const m of received) if (m.uid !== undefined) expect(m.uid).toBe(session.uid);
+          // in order, each once
+          for (let i = 1; i < received.length; i++) expect(received[i].seq).toBeGreaterThan(received[i - 1].seq);
+          const from = received.length === 0 ? `e-0` : received[pick % received.length].id;
+          const fromSeq = Number(from.split('-')[1]);
+          const replay = hub.replay(session, from);
+          expect(replay.gap).toBe(false);
+          expect(replay.messages.map((m) => m.id)).toEqual(received.filter((m) => m.seq > fromSeq).map((m) => m.id));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
