@@ -8,3 +8,4 @@ export * from './connection.js';
 export * from './http-head.js';
 export * from './handshake.js';
 export * from './extensions.js';
+export * from './sse.js';
