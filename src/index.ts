@@ -19,3 +19,5 @@ export { ProtocolError, HandshakeError, ClientHandshakeError, InvalidStateError 
 export { CloseCode } from './protocol/close.js';
 export { Hub } from './hub/hub.js';
 export type { HubMessage, HubOptions, PublishInput, Replay, Session, SessionSink, Target } from './hub/hub.js';
+export { signToken, verifyToken, TokenError } from './auth/jwt.js';
+export type { TokenClaims } from './auth/jwt.js';
