@@ -175,28 +175,35 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.pendingHandshakes.add(socket);
-    const reader = new HeadReader(this.options);
-    socket.setTimeout(this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, () => {
-      refuse(socket, new HandshakeError(408, 'opening handshake timed out'));
-    });
+    // Shared listeners find their state on the socket: nothing per connection
+    // outlives the handshake.
+    (socket as HandshakeSocket)[kHandshake] = { server: this, reader: new HeadReader(this.options) };
+    socket.setTimeout(this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+    socket.on('timeout', handshakeOnTimeout);
     socket.on('error', destroyOnError);
-    socket.on('close', () => this.pendingHandshakes.delete(socket));
-    const onData = (chunk: Buffer): void => {
-      let done: { head: string; rest: Buffer } | null;
-      let request: UpgradeRequest;
-      try {
-        done = reader.push(chunk);
-        if (!done) return;
-        request = parseRequestHead(done.head, this.options);
-      } catch (error) {
-        socket.off('data', onData);
-        refuse(socket, this.toHandshakeError(error));
-        return;
-      }
-      socket.off('data', onData);
-      this.handleUpgrade(request, socket, done.rest);
-    };
-    socket.on('data', onData);
+    socket.on('close', handshakeOnClose);
+    socket.on('data', handshakeOnData);
+  }
+
+  /** @internal A chunk of a request head arrived on a mode-a socket. */
+  readHead(socket: HandshakeSocket, reader: HeadReader, chunk: Buffer): void {
+    let done: { head: string; rest: Buffer } | null;
+    let request: UpgradeRequest;
+    try {
+      done = reader.push(chunk);
+      if (!done) return;
+      request = parseRequestHead(done.head, this.options);
+    } catch (error) {
+      refuse(socket, this.toHandshakeError(error));
+      return;
+    }
+    socket.off('data', handshakeOnData);
+    this.handleUpgrade(request, socket, done.rest);
+  }
+
+  /** @internal */
+  forgetPending(socket: net.Socket): void {
+    this.pendingHandshakes.delete(socket);
   }
 
   private async completeHandshake(
@@ -238,6 +245,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.pendingHandshakes.delete(socket);
+    releaseHandshake(socket);
     const ws = new WebSocket(null, this.options);
     ws.attach(socket, protocol, request.url, deflate?.params ?? null);
     this.clients.add(ws);
@@ -296,6 +304,29 @@ function refuse(socket: net.Socket, error: HandshakeError): void {
   if (socket.writable) socket.end(errorResponse(error.status, error.message, error.headers));
   // A peer that never reads must not keep the socket alive.
   setTimeout(destroySocket, 1000, socket).unref();
+}
+
+const kHandshake = Symbol('pushwire.handshake');
+type HandshakeSocket = net.Socket & { [kHandshake]?: { server: WebSocketServer; reader: HeadReader } };
+
+function handshakeOnData(this: HandshakeSocket, chunk: Buffer): void {
+  const state = this[kHandshake];
+  if (state) state.server.readHead(this, state.reader, chunk);
+}
+
+function handshakeOnTimeout(this: HandshakeSocket): void {
+  refuse(this, new HandshakeError(408, 'opening handshake timed out'));
+}
+
+function handshakeOnClose(this: HandshakeSocket): void {
+  this[kHandshake]?.server.forgetPending(this);
+}
+
+/** The handshake succeeded: drop its state and listeners, so nothing of it stays per connection. */
+function releaseHandshake(socket: HandshakeSocket): void {
+  socket.off('timeout', handshakeOnTimeout);
+  socket.off('close', handshakeOnClose);
+  socket[kHandshake] = undefined;
 }
 
 function destroyOnError(this: net.Socket): void {
