@@ -249,7 +249,7 @@ export class WebSocketServer extends EventEmitter {
     const ws = new WebSocket(null, this.options);
     ws.attach(socket, protocol, request.url, deflate?.params ?? null);
     this.clients.add(ws);
-    ws.once('close', () => this.clients.delete(ws));
+    ws.registry = this.clients;
     callback?.(ws, request);
     this.emit('connection', ws, request);
     ws.start(head, request);

@@ -165,6 +165,8 @@ export class WebSocket extends EventEmitter {
   private closeReason = '';
   /** Set on every received chunk; cleared by the keepalive sweep. @internal */
   alive = true;
+  /** The server's set of open connections, which this one leaves when it closes. @internal */
+  registry: Set<WebSocket> | null = null;
 
   /**
    * Connect to `address` (ws://, wss://). Passing `null` creates a server-side
@@ -519,6 +521,7 @@ export class WebSocket extends EventEmitter {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.closeTimer = this.heartbeatTimer = null;
+    this.registry?.delete(this);
     this.deflate?.close();
     this.inbound.length = 0;
     for (const job of this.outbound.splice(0)) {

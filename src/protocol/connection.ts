@@ -82,11 +82,11 @@ export class Connection implements FrameSink {
   // The frame being received.
   private frameOpcode = 0;
   private frameFin = false;
-  private controlChunks: Buffer[] = [];
+  private readonly controlChunks: Buffer[] = [];
   // The message being assembled from data frames (§5.4).
   private messageOpcode = 0; // 0: no message in progress
   private messageCompressed = false;
-  private messageFragments: Buffer[] = [];
+  private readonly messageFragments: Buffer[] = [];
   private messageLength = 0;
   // The message being sent in fragments, if any.
   private sendingFragmented = false;
@@ -217,7 +217,7 @@ export class Connection implements FrameSink {
       const chunks = this.controlChunks;
       const payload =
         chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      this.controlChunks = [];
+      chunks.length = 0;
       this.onControlFrame(this.frameOpcode, payload);
       return;
     }
@@ -308,7 +308,7 @@ export class Connection implements FrameSink {
   private resetMessage(): void {
     this.messageOpcode = 0;
     this.messageCompressed = false;
-    this.messageFragments = [];
+    this.messageFragments.length = 0;
     this.messageLength = 0;
     this.utf8.reset();
   }

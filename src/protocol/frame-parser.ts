@@ -35,6 +35,12 @@ export interface FrameParserOptions {
   allowedRsv?: number;
 }
 
+/**
+ * Header bytes are copied here and read at once, within one synchronous
+ * `push`, so every parser can share it.
+ */
+const scratch = new Uint8Array(8);
+
 const enum State {
   Header,
   Length16,
@@ -55,8 +61,8 @@ export class FrameParser {
   private offset = 0;
   private buffered = 0;
   private state = State.Header;
-  private readonly scratch = new Uint8Array(8);
-  private readonly mask = new Uint8Array(4);
+  /** The current frame's masking key; a 4-byte slice of Node's shared buffer pool. */
+  private readonly mask: Uint8Array = Buffer.allocUnsafe(4);
   private fin = false;
   private rsv = 0;
   private opcode = 0;
@@ -91,7 +97,7 @@ export class FrameParser {
         case State.Length16:
           if (this.buffered < 2) return;
           this.take(2);
-          this.remaining = (this.scratch[0] << 8) | this.scratch[1];
+          this.remaining = (scratch[0] << 8) | scratch[1];
           this.afterLength();
           break;
         case State.Length64:
@@ -114,8 +120,8 @@ export class FrameParser {
 
   private readHeader(): void {
     this.take(2);
-    const b0 = this.scratch[0];
-    const b1 = this.scratch[1];
+    const b0 = scratch[0];
+    const b1 = scratch[1];
     this.fin = (b0 & 0x80) !== 0;
     this.rsv = b0 & 0x70;
     this.opcode = b0 & 0x0f;
@@ -156,7 +162,7 @@ export class FrameParser {
   }
 
   private readLength64(): void {
-    const s = this.scratch;
+    const s = scratch;
     // §5.2: "the most significant bit MUST be 0".
     if (s[0] & 0x80) throw new ProtocolError(1002, '64-bit payload length has its top bit set');
     const high = ((s[0] << 24) | (s[1] << 16) | (s[2] << 8) | s[3]) >>> 0;
@@ -202,7 +208,7 @@ export class FrameParser {
   }
 
   /** Copy the next `n` buffered bytes into `target` (default: `scratch`) and consume them. */
-  private take(n: number, target: Uint8Array = this.scratch): void {
+  private take(n: number, target: Uint8Array = scratch): void {
     let chunk = this.chunks[0];
     let offset = this.offset;
     for (let i = 0; i < n; i++) {
