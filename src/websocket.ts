@@ -1,27 +1,21 @@
 // The WebSocket transport: binds the sans-I/O Connection to a node:net socket
 // and owns what needs I/O — writes and backpressure, timers, the client's
 // TCP/TLS connect and opening handshake.
+import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { WebSocketHandler } from './handler.js';
-import { Connection, type ConnectionHandler, type Role } from './protocol/connection.js';
-import { ClientHandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';
-import {
-  clientRequest,
-  keyFromNonce,
-  verifyServerResponse,
-  type UpgradeRequest,
-} from './protocol/handshake.js';
-import { HeadReader, parseResponseHead } from './protocol/http-head.js';
-import { CloseCode, encodeClosePayload } from './protocol/close.js';
-import { toBuffer } from './protocol/frame.js';
-import { DEFAULT_MAX_PAYLOAD } from './protocol/connection.js';
-import { acceptDeflateResponse, deflateOffer, type DeflateOptions, type DeflateParams } from './protocol/extensions.js';
 import { PerMessageDeflate, type DeflateTuning } from './deflate.js';
-import { isUtf8 } from 'node:buffer';
+import type { WebSocketHandler } from './handler.js';
 import { assertDeflateSettings, assertLimits, SOCKET_LIMITS } from './options.js';
+import { CloseCode, encodeClosePayload } from './protocol/close.js';
+import { Connection, DEFAULT_MAX_PAYLOAD, type ConnectionHandler, type Role } from './protocol/connection.js';
+import { ClientHandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';
+import { acceptDeflateResponse, deflateOffer, type DeflateOptions, type DeflateParams } from './protocol/extensions.js';
+import { toBuffer } from './protocol/frame.js';
+import { clientRequest, keyFromNonce, verifyServerResponse, type UpgradeRequest } from './protocol/handshake.js';
+import { HeadReader, parseResponseHead } from './protocol/http-head.js';
 
 export const CONNECTING = 0;
 export const OPEN = 1;
