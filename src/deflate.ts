@@ -5,7 +5,7 @@
 import * as zlib from 'node:zlib';
 import type { Role } from './protocol/connection.js';
 import { ProtocolError } from './protocol/errors.js';
-import type { DeflateParams } from './protocol/extensions.js';
+import { MIN_ZLIB_WINDOW_BITS, type DeflateParams } from './protocol/extensions.js';
 
 /** §7.2.1: the empty stored block every Z_SYNC_FLUSH ends with; stripped on send, restored on receive. */
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -87,7 +87,11 @@ export class PerMessageDeflate {
     this.ownWindowBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
     this.ownNoContextTakeover = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
     this.peerNoContextTakeover = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
-    this.threshold = tuning.threshold ?? (this.ownNoContextTakeover ? 1024 : 32);
+    // A window below what zlib can keep to (8 bits) is honoured by never compressing (RFC 7692 §6).
+    this.threshold =
+      this.ownWindowBits < MIN_ZLIB_WINDOW_BITS
+        ? Number.POSITIVE_INFINITY
+        : (tuning.threshold ?? (this.ownNoContextTakeover ? 1024 : 32));
     this.memLevel = tuning.memLevel ?? 8;
     this.level = tuning.level ?? zlib.constants.Z_DEFAULT_COMPRESSION;
   }

@@ -96,6 +96,38 @@ describe('interop with ws, every context-takeover combination', () => {
     }
   });
 
+  it('an 8-bit window is accepted and honoured by sending uncompressed, both ways', async () => {
+    const { url } = await pushwireEcho({ perMessageDeflate: { threshold: 0 } });
+    const client = new WS(url, { perMessageDeflate: { serverMaxWindowBits: 8, threshold: 0 } });
+    await next(client, 'open');
+    expect(client.extensions).toContain('permessage-deflate');
+    const messages = Array.from({ length: 20 }, (_, i) => json(i));
+    const echoed = collect<[Buffer]>(client, 'message', messages.length);
+    for (const m of messages) client.send(m);
+    expect((await echoed).map(([d]) => d.toString())).toEqual(messages);
+    client.terminate();
+
+    // On the wire: negotiated, and the server's frames carry no RSV1.
+    const raw = await RawClient.connect(Number(new URL(url).port), 'Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8\r\n');
+    expect(raw.responseHead).toMatch(/server_max_window_bits=8/);
+    raw.send(buildFrame(1, json(3)));
+    await raw.until(() => raw.frames.length === 1);
+    expect(raw.frames[0].rsv).toBe(0);
+    expect(raw.frames[0].payload.toString()).toBe(json(3));
+    raw.destroy();
+
+    const server = new WSServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { clientMaxWindowBits: 8, threshold: 0 } });
+    server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    await next(server, 'listening');
+    const ours = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: true });
+    await next(ours, 'open');
+    const back = collect<[Buffer]>(ours, 'message', 5);
+    for (let i = 0; i < 5; i++) ours.send(json(i));
+    expect((await back).map(([d]) => d.toString())).toEqual([0, 1, 2, 3, 4].map(json));
+    ours.terminate();
+  });
+
   it('declines when the server is not configured for it, and still works', async () => {
     const server = new WebSocketServer({ port: 0 });
     server.on('connection', (ws) => ws.on('message', (d: Buffer) => ws.send(d.toString())));

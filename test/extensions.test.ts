@@ -68,12 +68,19 @@ describe('permessage-deflate negotiation (RFC 7692 §5, §7.1)', () => {
       'permessage-deflate; server_no_context_takeover=1',
       'permessage-deflate; server_no_context_takeover; server_no_context_takeover',
       'permessage-deflate; mystery',
-      'permessage-deflate; server_max_window_bits=8', // zlib cannot compress with a 256-byte window
     ]) {
       expect(negotiateDeflate(bad), bad).toBeNull();
       expect(negotiateDeflate(`${bad}, permessage-deflate`)?.response, bad).toBe('permessage-deflate');
     }
   });
+  it('accepts an 8-bit server window (then sends uncompressed: zlib cannot keep to 256 bytes)', () => {
+    expect(negotiateDeflate('permessage-deflate; server_max_window_bits=8')).toEqual({
+      params: { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 8, clientMaxWindowBits: 15 },
+      response: 'permessage-deflate; server_max_window_bits=8',
+    });
+    expect(acceptDeflateResponse('permessage-deflate; client_max_window_bits=8', { clientMaxWindowBits: 8 }).clientMaxWindowBits).toBe(8);
+  });
+
   it('ignores other extensions and malformed headers', () => {
     expect(negotiateDeflate('x-webkit-deflate-frame')).toBeNull();
     expect(negotiateDeflate('permessage-deflate;;')).toBeNull();
@@ -102,7 +109,6 @@ describe('permessage-deflate negotiation (RFC 7692 §5, §7.1)', () => {
     for (const bad of [
       'permessage-deflate; client_max_window_bits',
       'permessage-deflate; client_max_window_bits=16',
-      'permessage-deflate; client_max_window_bits=8',
       'permessage-deflate; server_max_window_bits=12; server_max_window_bits=12',
       'permessage-deflate; unknown',
       'permessage-deflate, permessage-deflate',

@@ -101,8 +101,12 @@ export interface DeflateOptions {
 
 export const PERMESSAGE_DEFLATE = 'permessage-deflate';
 
-/** zlib raw deflate cannot produce 8-bit windows (it silently uses 9), so 9 is our floor. */
-const MIN_DEFLATE_WINDOW_BITS = 9;
+/**
+ * zlib's raw deflate cannot keep to an 8-bit window (it silently uses 9). An
+ * end held to 8 bits therefore accepts, and sends its messages uncompressed —
+ * RFC 7692 lets any message go uncompressed (§6).
+ */
+export const MIN_ZLIB_WINDOW_BITS = 9;
 
 /**
  * Read one offer's parameters (§7.1). Returns null when the offer must be
@@ -150,10 +154,9 @@ export function negotiateDeflate(
     if (item.name !== PERMESSAGE_DEFLATE) continue;
     const offer = readOfferParams(item);
     if (!offer) continue;
-    // §7.1.2.1: we must compress within the window the client asks for; zlib cannot go below 9.
+    // §7.1.2.1: we must compress within the window the client asks for (8 bits: we send uncompressed).
     const requestedServerBits = offer.get('server_max_window_bits');
     const serverBits = Math.min(ownMaxBits, requestedServerBits === undefined ? 15 : Number(requestedServerBits));
-    if (serverBits < MIN_DEFLATE_WINDOW_BITS) continue;
     // §7.1.2.2: we may only limit the client's window if it said it can be limited.
     const clientOffer = offer.get('client_max_window_bits');
     let clientBits = 15;
@@ -237,10 +240,7 @@ export function acceptDeflateResponse(header: string, options: DeflateOptions = 
       case 'client_max_window_bits':
         // §7.1.2.2: must have a value, and must not exceed what we offered.
         if (!validBits || bits > (options.clientMaxWindowBits ?? 15)) throw invalid(name);
-        if (bits < MIN_DEFLATE_WINDOW_BITS) {
-          throw new ClientHandshakeError('server asked for an 8-bit client window, which zlib cannot produce', 101);
-        }
-        result.clientMaxWindowBits = bits;
+        result.clientMaxWindowBits = bits; // 8: we will send uncompressed
         break;
       default:
         throw new ClientHandshakeError(`unknown permessage-deflate parameter ${name}`, 101);
