@@ -450,8 +450,7 @@ export class WebSocket extends EventEmitter {
 
   private failInbound(error: ProtocolError): void {
     this.inbound.length = 0;
-    this.connection!.fail(error);
-    this.flush();
+    this.connection!.fail(error); // onProtocolError writes the close frame and ends TCP
   }
 
   private deliverInbound(): void {

@@ -27,6 +27,15 @@ async function pushwireEcho(options: ConstructorParameters<typeof WebSocketServe
   return { server, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/** A `ws` echo server with permessage-deflate; resolves to its URL. */
+async function wsEcho(perMessageDeflate: { threshold?: number; clientMaxWindowBits?: number }): Promise<string> {
+  const server = new WSServer({ port: 0, host: '127.0.0.1', perMessageDeflate });
+  server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await next(server, 'listening');
+  return `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 const combos = [
   { serverNoContextTakeover: false, clientNoContextTakeover: false },
   { serverNoContextTakeover: true, clientNoContextTakeover: false },
@@ -56,13 +65,7 @@ describe('interop with ws, every context-takeover combination', () => {
     });
 
     it(`pushwire client → ws server (${name})`, async () => {
-      const server = new WSServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } });
-      server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
-      cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-      await next(server, 'listening');
-      const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, {
-        perMessageDeflate: { ...combo, threshold: 0 },
-      });
+      const client = new WebSocket(await wsEcho({ threshold: 0 }), { perMessageDeflate: { ...combo, threshold: 0 } });
       await next(client, 'open');
       expect(client.extensions).toBe('permessage-deflate');
       const messages = Array.from({ length: 30 }, (_, i) => json(i));
@@ -116,11 +119,7 @@ describe('interop with ws, every context-takeover combination', () => {
     expect(raw.frames[0].payload.toString()).toBe(json(3));
     raw.destroy();
 
-    const server = new WSServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { clientMaxWindowBits: 8, threshold: 0 } });
-    server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
-    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    await next(server, 'listening');
-    const ours = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: true });
+    const ours = new WebSocket(await wsEcho({ clientMaxWindowBits: 8, threshold: 0 }), { perMessageDeflate: true });
     await next(ours, 'open');
     const back = collect<[Buffer]>(ours, 'message', 5);
     for (let i = 0; i < 5; i++) ours.send(json(i));
