@@ -13,7 +13,7 @@ import { CloseCode, encodeClosePayload } from './protocol/close.js';
 import { Connection, DEFAULT_MAX_PAYLOAD, type ConnectionHandler, type Role } from './protocol/connection.js';
 import { ClientHandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';
 import { acceptDeflateResponse, deflateOffer, type DeflateOptions, type DeflateParams } from './protocol/extensions.js';
-import { toBuffer } from './protocol/frame.js';
+import { encodeFrame, Opcode, toBuffer } from './protocol/frame.js';
 import { clientRequest, keyFromNonce, verifyServerResponse, type UpgradeRequest } from './protocol/handshake.js';
 import { HeadReader, parseResponseHead } from './protocol/http-head.js';
 
@@ -69,6 +69,24 @@ export interface SendOptions {
    * is at least `threshold` bytes. Default true. Fragments are never compressed.
    */
   compress?: boolean;
+}
+
+/**
+ * A message serialized once as an unmasked, unfragmented frame (RFC 6455
+ * §5.2): a broadcast to N server-side sockets then costs one encoding and N
+ * writes of the same buffer.
+ */
+export class PreparedMessage {
+  readonly frame: Buffer;
+  readonly isBinary: boolean;
+  readonly payloadLength: number;
+
+  constructor(readonly data: string | Buffer) {
+    this.isBinary = typeof data !== 'string';
+    const frame = encodeFrame({ fin: true, opcode: this.isBinary ? Opcode.Binary : Opcode.Text, payload: data, mask: null });
+    this.frame = Array.isArray(frame) ? Buffer.concat(frame) : frame;
+    this.payloadLength = this.isBinary ? data.length : Buffer.byteLength(data);
+  }
 }
 
 export type SendCallback = (error?: Error | null) => void;
@@ -248,6 +266,26 @@ export class WebSocket extends EventEmitter {
       });
     }
     return this.socket ? !this.socket.writableNeedDrain : false;
+  }
+
+  /**
+   * Send a message encoded once for many sockets (see PreparedMessage). Falls
+   * back to `send` where the shared frame cannot be used: on a client (frames
+   * are masked per connection), while a fragmented message or a compression
+   * is in progress, or when permessage-deflate would compress this message.
+   */
+  sendPrepared(message: PreparedMessage, callback?: SendCallback): boolean {
+    if (
+      this.state !== OPEN ||
+      this.role === 'client' ||
+      this.fragmenting ||
+      this.outbound.length > 0 ||
+      (this.deflate !== null && message.payloadLength >= this.deflate.threshold)
+    ) {
+      return this.send(message.data, { binary: message.isBinary }, callback);
+    }
+    this.connection!.sendEncoded(message.frame);
+    return this.flush(callback);
   }
 
   /** Send a ping (payload at most 125 bytes, RFC 6455 §5.5.2). */

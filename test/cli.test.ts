@@ -58,7 +58,7 @@ describe('pushwire CLI', () => {
       command: 'echo',
       port: 9100,
       maxPayload: 1024,
-      deflate: true,
+      deflate: undefined, // each command has its own default
     });
     expect(parseArgs(['echo', '--no-deflate']).deflate).toBe(false);
     expect(() => parseArgs(['echo', '--port'])).toThrow(/needs a value/);

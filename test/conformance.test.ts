@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocketServer } from '../src/server.js';
-import { startEcho } from '../src/cli.js';
+import { parseArgs, startEcho } from '../src/cli.js';
 import { buildFrame, closePayload, type RawFrame } from './helpers/frames.js';
 import { RawClient } from './helpers/raw-client.js';
 
@@ -20,7 +20,7 @@ let server: WebSocketServer;
 let port: number;
 
 beforeAll(async () => {
-  server = await startEcho({ command: 'echo', port: 0, host: '127.0.0.1', maxPayload: 16 * 1024 * 1024, deflate: true });
+  server = await startEcho(parseArgs(['echo', '--port', '0', '--max-payload', String(16 * 1024 * 1024)]));
   port = (server.address() as { port: number }).port;
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));

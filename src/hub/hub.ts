@@ -64,6 +64,8 @@ class Stream {
   readonly messages: HubMessage[] = [];
   /** Highest seq evicted from this stream: a resume from below it has a gap. */
   evictedSeq = 0;
+  /** User inboxes: highest seq that reached at least one of the user's sessions. */
+  deliveredSeq = 0;
 }
 
 class SessionState implements Session {
@@ -153,6 +155,7 @@ export class Hub {
       session.sink.deliver(message);
       delivered++;
     }
+    if (delivered > 0) stream.deliveredSeq = seq;
     return { message, delivered };
   }
 
@@ -183,6 +186,23 @@ export class Hub {
       for (const message of stream.messages) if (message.seq > after) messages.push(message);
     }
     messages.sort((a, b) => a.seq - b.seq);
+    this.markInboxRead(state);
+    return { messages, gap };
+  }
+
+  /**
+   * A fresh connect (no resume id): the messages sent to the session's user
+   * that never reached any of that user's sessions — the unread inbox — in
+   * order. `gap` is true when unread messages were already evicted.
+   */
+  unread(session: Session): Replay {
+    const state = session as SessionState;
+    const inbox = state.uid === undefined ? undefined : this.userStreams.get(state.uid);
+    if (!inbox) return { messages: [], gap: false };
+    this.expire(inbox);
+    const messages = inbox.messages.filter((message) => message.seq > inbox.deliveredSeq);
+    const gap = inbox.evictedSeq > inbox.deliveredSeq;
+    this.markInboxRead(state);
     return { messages, gap };
   }
 
@@ -196,6 +216,11 @@ export class Hub {
     const counts = new Map<string, number>();
     for (const session of this.sessions) counts.set(session.transport, (counts.get(session.transport) ?? 0) + 1);
     return counts;
+  }
+
+  private markInboxRead(state: SessionState): void {
+    const inbox = state.uid === undefined ? undefined : this.userStreams.get(state.uid);
+    if (inbox) inbox.deliveredSeq = Math.max(inbox.deliveredSeq, inbox.evictedSeq, inbox.messages.at(-1)?.seq ?? 0);
   }
 
   /** Seq of an id from this epoch; null for a foreign or malformed id. */

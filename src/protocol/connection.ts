@@ -149,6 +149,18 @@ export class Connection implements FrameSink {
    * close frame is empty. Does nothing once a close frame was sent.
    * Throws a RangeError for a code that may not be sent or an overlong reason.
    */
+  /**
+   * Send a complete, unfragmented, unmasked data frame encoded once for many
+   * connections (a broadcast). Servers only: a client must mask each frame
+   * with a fresh key (RFC 6455 §5.3), so a shared encoding is impossible.
+   */
+  sendEncoded(frame: Buffer): void {
+    this.assertCanSend();
+    if (this.generateMask) throw new InvalidStateError('a client must mask every frame itself (RFC 6455 §5.3)');
+    if (this.sendingFragmented) throw new InvalidStateError('a fragmented message is being sent (RFC 6455 §5.4)');
+    this.handler.write(frame);
+  }
+
   close(code?: number, reason = ''): void {
     if (this.closeSent) return;
     const payload = encodeClosePayload(code, reason);

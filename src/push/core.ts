@@ -1,0 +1,208 @@
+// What every transport shares once a request is accepted: checking who the
+// client is and what it may subscribe to, opening its hub session, the
+// backlog it gets on connect, and running its commands. Wire formats stay in
+// the transports; routing and lifecycle stay in push-server.ts.
+import { randomBytes } from 'node:crypto';
+import type * as http from 'node:http';
+import type { Hub, HubMessage, Replay, Session, SessionSink } from '../hub/hub.js';
+import { HttpError } from './http-io.js';
+import { checkOrigin, identify, type Identity, type IdentitySettings } from './identity.js';
+import type { Metrics, Transport } from './metrics.js';
+import { checkChannel, type Command, type Ref } from './wire.js';
+
+/**
+ * The application hook: one object sees every session, whatever its
+ * transport. Every method is optional; an exception thrown by one goes to
+ * `onError` and never reaches the client or the process.
+ */
+export interface PushHandler {
+  onOpen?(session: Session): void;
+  /** A client's `send` command (WebSocket frame or `POST /send`). */
+  onMessage?(session: Session, data: unknown): void;
+  onClose?(session: Session): void;
+  /** Exceptions from the other methods and from hooks; `session` is null before a session exists. */
+  onError?(session: Session | null, error: Error): void;
+}
+
+/** Decide whether `identity` may subscribe to (or publish on) `channel`. */
+export type ChannelCheck = (channel: string, identity: Identity) => boolean | Promise<boolean>;
+
+/** Resolved settings every part of the server reads. */
+export interface Settings extends IdentitySettings {
+  allowedOrigins: readonly string[] | undefined;
+  authorize: ChannelCheck | undefined;
+  clientPublish: boolean | ChannelCheck;
+  handler: PushHandler;
+  maxChannels: number;
+  maxBodyBytes: number;
+  maxBufferedBytes: number;
+  maxClientErrors: number;
+  now: () => number;
+}
+
+/** A connect request that passed its checks: who, which channels, and from where to resume. */
+export interface Admission {
+  identity: Identity;
+  channels: string[];
+  /** The last id the client saw; absent on a fresh connect. */
+  since: string | undefined;
+}
+
+/** A session as the server tracks it: the hub's view plus what the transports need. */
+export interface Client {
+  readonly session: Session;
+  readonly identity: Identity;
+  readonly transport: Transport;
+  /** Secret naming this session in `POST /send` (and poll requests). */
+  readonly token: string;
+  /** End the session from the server side (shutdown). */
+  readonly end: () => void;
+}
+
+/** The answer to a command that succeeded. */
+export interface Ack {
+  type: 'ack';
+  ref?: Ref;
+  channel?: string;
+  id?: string;
+  delivered?: number;
+}
+
+export class PushCore {
+  /** Open sessions by token. */
+  readonly clients = new Map<string, Client>();
+
+  constructor(
+    readonly hub: Hub,
+    readonly settings: Settings,
+    readonly metrics: Metrics,
+  ) {}
+
+  /**
+   * Check a connect request: origin (403), identity (401), channel names
+   * (422), channel authorization (403). `since` is the resume id the
+   * transport found (query or Last-Event-ID).
+   */
+  async admit(query: URLSearchParams, headers: http.IncomingHttpHeaders, since: string | null): Promise<Admission> {
+    checkOrigin(headers.origin, this.settings.allowedOrigins);
+    const identity = identify(query, headers, this.settings, this.settings.now());
+    const channels = [...new Set(query.getAll('channel'))];
+    if (channels.length > this.settings.maxChannels) {
+      throw new HttpError(422, `at most ${this.settings.maxChannels} channels per session`);
+    }
+    for (const channel of channels) {
+      checkChannel(channel);
+      await this.checkSubscribe(channel, identity);
+    }
+    return { identity, channels, since: since === null || since === '' ? undefined : since };
+  }
+
+  /** Open a hub session for an admitted client and subscribe its channels. */
+  open(admission: Admission, transport: Transport, sink: SessionSink, end: () => void): Client {
+    const session = this.hub.open(sink, { uid: admission.identity.uid, transport });
+    for (const channel of admission.channels) this.hub.subscribe(session, channel);
+    const client: Client = { session, identity: admission.identity, transport, token: newToken(), end };
+    this.clients.set(client.token, client);
+    this.callHook(session, 'onOpen', session);
+    return client;
+  }
+
+  /**
+   * What a client gets before live messages: everything after `since` in
+   * order, or on a fresh connect its user's unread inbox.
+   */
+  backlog(client: Client, since: string | undefined): Replay {
+    if (since === undefined) return this.hub.unread(client.session);
+    const replay = this.hub.replay(client.session, since);
+    this.metrics.resumes[client.transport]++;
+    if (replay.gap) this.metrics.gaps[client.transport]++;
+    return replay;
+  }
+
+  close(client: Client): void {
+    if (!this.clients.delete(client.token)) return;
+    this.hub.close(client.session);
+    this.callHook(client.session, 'onClose', client.session);
+  }
+
+  /** Count a delivery; transports call this from their sinks. */
+  delivered(client: Client): void {
+    this.metrics.delivered[client.transport]++;
+  }
+
+  /** A publish from any source, counted. */
+  publish(...args: Parameters<Hub['publish']>): { message: HubMessage; delivered: number } {
+    this.metrics.published++;
+    return this.hub.publish(...args);
+  }
+
+  /** Run a client's command; throws HttpError for a refusal. */
+  async run(client: Client, command: Command): Promise<Ack> {
+    this.metrics.received[client.transport]++;
+    const ack: Ack = command.ref === undefined ? { type: 'ack' } : { type: 'ack', ref: command.ref };
+    switch (command.type) {
+      case 'subscribe':
+        if (!client.session.channels.has(command.channel)) {
+          if (client.session.channels.size >= this.settings.maxChannels) {
+            throw new HttpError(422, `at most ${this.settings.maxChannels} channels per session`);
+          }
+          await this.checkSubscribe(command.channel, client.identity);
+          this.hub.subscribe(client.session, command.channel);
+        }
+        return { ...ack, channel: command.channel };
+      case 'unsubscribe':
+        this.hub.unsubscribe(client.session, command.channel);
+        return { ...ack, channel: command.channel };
+      case 'publish': {
+        await this.checkPublish(command.channel, client.identity);
+        const { message, delivered } = this.publish({
+          target: { channel: command.channel },
+          event: command.event,
+          data: command.data,
+        });
+        return { ...ack, id: message.id, delivered };
+      }
+      case 'send':
+        this.callHook(client.session, 'onMessage', client.session, command.data);
+        return ack;
+    }
+  }
+
+  /** Call a handler method; its exception goes to onError (and an exception there is dropped). */
+  callHook<K extends keyof PushHandler>(session: Session | null, name: K, ...args: Parameters<NonNullable<PushHandler[K]>>): void {
+    const method = this.settings.handler[name] as ((...a: unknown[]) => void) | undefined;
+    if (!method) return;
+    try {
+      method.apply(this.settings.handler, args);
+    } catch (error) {
+      if (name !== 'onError') this.reportError(session, error);
+    }
+  }
+
+  reportError(session: Session | null, error: unknown): void {
+    this.callHook(session, 'onError', session, error instanceof Error ? error : new Error(String(error)));
+  }
+
+  private async checkSubscribe(channel: string, identity: Identity): Promise<void> {
+    const { authorize } = this.settings;
+    if (authorize && !(await authorize(channel, identity))) {
+      throw new HttpError(403, `not allowed to subscribe to ${channel}`);
+    }
+  }
+
+  private async checkPublish(channel: string, identity: Identity): Promise<void> {
+    const { clientPublish } = this.settings;
+    const allowed = typeof clientPublish === 'function' ? await clientPublish(channel, identity) : clientPublish;
+    if (!allowed) throw new HttpError(403, `clients may not publish to ${channel}`);
+    await this.checkSubscribe(channel, identity);
+  }
+}
+
+function newToken(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** An error from a hook or a refusal, as the HttpError a client is answered with (500 for bugs). */
+export function toHttpError(error: unknown): HttpError {
+  return error instanceof HttpError ? error : new HttpError(500, 'internal server error');
+}

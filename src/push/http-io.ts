@@ -1,0 +1,94 @@
+// HTTP plumbing shared by the push server's routes: typed errors that carry
+// their status, JSON responses, bounded body reading.
+import type * as http from 'node:http';
+
+/** A request refused with `status`; answered as `{"error": message}`. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Options that cannot work together, found before anything listens. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
+
+/** Answer with a JSON body. */
+export function sendJson(
+  response: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  response.writeHead(status, { ...JSON_HEADERS, ...headers, 'Content-Length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+/** Answer an HttpError as `{"error": …}` with its status and headers. */
+export function sendError(response: http.ServerResponse, error: HttpError): void {
+  sendJson(response, error.status, { error: error.message }, error.headers);
+}
+
+/**
+ * Read a request body of at most `limit` bytes and parse it as JSON. Refuses
+ * a larger body with 413 as soon as its Content-Length or its bytes say so
+ * (RFC 9110 §15.5.14), an empty or malformed one with 400.
+ */
+export function readJsonBody(request: http.IncomingMessage, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const tooLarge = (): HttpError =>
+      new HttpError(413, `body is larger than ${limit} bytes`, { Connection: 'close' });
+    const declared = Number(request.headers['content-length']);
+    if (declared > limit) {
+      request.resume();
+      reject(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const onData = (chunk: Buffer): void => {
+      length += chunk.length;
+      if (length > limit) {
+        request.off('data', onData);
+        request.resume(); // discard the rest; the response closes the connection
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.on('error', () => reject(new HttpError(400, 'request body was cut off')));
+    request.on('end', () => {
+      if (length > limit) return;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') {
+        reject(new HttpError(400, 'body is empty; send JSON'));
+        return;
+      }
+      try {
+        resolve(JSON.parse(text));
+      } catch (error) {
+        reject(new HttpError(400, `body is not valid JSON: ${(error as Error).message}`));
+      }
+    });
+  });
+}
+
+/** The value of `Authorization: Bearer <token>`, if that is the scheme used (RFC 6750 §2.1). */
+export function bearerToken(headers: http.IncomingHttpHeaders): string | undefined {
+  const match = /^Bearer +(\S+) *$/i.exec(headers.authorization ?? '');
+  return match ? match[1] : undefined;
+}

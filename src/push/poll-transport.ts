@@ -1,0 +1,177 @@
+// GET /poll: long-polling. Each request carries the cursor of the last
+// answer; the server answers at once when history holds messages after it,
+// otherwise holds the request until one arrives or the timeout passes. The
+// session (identity, channels, the token for POST /send) outlives a single
+// request and expires when its client stops polling.
+import type * as http from 'node:http';
+import type { HubMessage } from '../hub/hub.js';
+import { toHttpError, type Client, type PushCore } from './core.js';
+import { HttpError, sendError, sendJson } from './http-io.js';
+import { envelopeJson } from './wire.js';
+
+export interface PollTransportSettings {
+  defaultTimeoutMs: number;
+  maxTimeoutMs: number;
+  /** A session with no request for this long is closed. */
+  sessionTtlMs: number;
+  /** Most messages in one answer; the cursor then points at the last one sent. */
+  maxBatch: number;
+}
+
+interface HeldRequest {
+  response: http.ServerResponse;
+  timer: NodeJS.Timeout;
+  messages: HubMessage[];
+  flushing: boolean;
+}
+
+interface PollClient extends Client {
+  held: HeldRequest | null;
+  lastSeen: number;
+}
+
+export class PollTransport {
+  private readonly clients = new Map<string, PollClient>();
+
+  constructor(
+    private readonly core: PushCore,
+    private readonly settings: PollTransportSettings,
+  ) {}
+
+  async handle(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
+    const query = url.searchParams;
+    let timeoutMs: number;
+    let client: PollClient | undefined;
+    let cursor = query.get('cursor') ?? undefined;
+    let fresh = false;
+    try {
+      timeoutMs = this.parseTimeout(query.get('timeout'));
+      if (cursor === '') throw new HttpError(400, 'cursor must not be empty; leave it out on the first poll');
+      client = this.clients.get(query.get('session') ?? '');
+      if (!client) {
+        // No live session (first poll, or it expired): open one from this request's channels.
+        const admission = await this.core.admit(query, request.headers, cursor ?? null);
+        if (response.destroyed) return;
+        client = this.open(admission);
+        fresh = cursor === undefined;
+      }
+    } catch (error) {
+      if (!(error instanceof HttpError)) this.core.reportError(null, error);
+      sendError(response, toHttpError(error));
+      return;
+    }
+    client.lastSeen = this.core.settings.now();
+    // One request per session at a time: a newer one answers the older, empty.
+    if (client.held) this.answer(client, []);
+    if (fresh || cursor !== undefined) {
+      const backlog = this.core.backlog(client, cursor);
+      if (backlog.messages.length > 0 || backlog.gap || timeoutMs === 0) {
+        this.respond(client, response, backlog.messages, backlog.gap);
+        return;
+      }
+    } else if (timeoutMs === 0) {
+      this.respond(client, response, [], false);
+      return;
+    }
+    const holder = client;
+    const held: HeldRequest = {
+      response,
+      timer: setTimeout(() => this.answer(holder, held.messages), timeoutMs),
+      messages: [],
+      flushing: false,
+    };
+    holder.held = held;
+    response.on('close', () => {
+      if (holder.held === held) this.release(holder);
+    });
+  }
+
+  /** Close sessions whose client stopped polling. */
+  sweep(): void {
+    const oldest = this.core.settings.now() - this.settings.sessionTtlMs;
+    for (const client of this.clients.values()) {
+      if (!client.held && client.lastSeen < oldest) this.end(client);
+    }
+  }
+
+  /** Answer every held request and end every session (shutdown). */
+  close(): void {
+    for (const client of this.clients.values()) this.end(client);
+  }
+
+  private open(admission: Parameters<PushCore['open']>[0]): PollClient {
+    const client = this.core.open(
+      admission,
+      'poll',
+      { deliver: (message) => this.deliver(client, message) },
+      () => this.end(client),
+    ) as PollClient;
+    client.held = null;
+    client.lastSeen = this.core.settings.now();
+    this.clients.set(client.token, client);
+    return client;
+  }
+
+  private end(client: PollClient): void {
+    if (client.held) this.answer(client, client.held.messages);
+    this.clients.delete(client.token);
+    this.core.close(client);
+  }
+
+  private deliver(client: PollClient, message: HubMessage): void {
+    const held = client.held;
+    if (!held) return; // not lost: the next poll's cursor finds it in history
+    held.messages.push(message);
+    if (!held.flushing) {
+      // Answer on the next turn, so a batch published together leaves together.
+      held.flushing = true;
+      setImmediate(() => {
+        if (client.held === held) this.answer(client, held.messages);
+      });
+    }
+  }
+
+  private answer(client: PollClient, messages: HubMessage[]): void {
+    const held = client.held!;
+    this.release(client);
+    this.respond(client, held.response, messages, false);
+  }
+
+  private release(client: PollClient): void {
+    clearTimeout(client.held!.timer);
+    client.held = null;
+    client.lastSeen = this.core.settings.now();
+  }
+
+  /**
+   * Send `messages` and the cursor to poll from next. The cursor is the
+   * newest id overall: everything up to it that concerns this session is in
+   * this answer (or was in an earlier one), unless the batch was cut.
+   */
+  private respond(client: PollClient, response: http.ServerResponse, messages: HubMessage[], gap: boolean): void {
+    if (response.destroyed) return;
+    let cursor = this.core.hub.lastId;
+    if (messages.length > this.settings.maxBatch) {
+      messages = messages.slice(0, this.settings.maxBatch);
+      cursor = messages.at(-1)!.id;
+    }
+    const body = `{"messages":[${messages.map(envelopeJson).join(',')}],"cursor":${JSON.stringify(cursor)},"session":${JSON.stringify(client.token)}${gap ? ',"gap":true' : ''}}`;
+    response.writeHead(200, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    response.end(body);
+    this.core.metrics.delivered.poll += messages.length;
+  }
+
+  private parseTimeout(text: string | null): number {
+    if (text === null) return this.settings.defaultTimeoutMs;
+    const seconds = Number(text);
+    const max = this.settings.maxTimeoutMs / 1000;
+    if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > max) {
+      throw new HttpError(400, `timeout must be a number of seconds from 0 to ${max}`);
+    }
+    return Math.round(seconds * 1000);
+  }
+}

@@ -1,0 +1,453 @@
+// The pushwire push server: one node:http server carrying the WebSocket,
+// SSE and long-poll transports, the publish API for backends, health and
+// metrics, and an optional line-protocol push port. Routing, auth of the
+// publish API, and the server's life (listen, graceful close) live here.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import { Hub } from '../hub/hub.js';
+import { errorResponse } from '../protocol/handshake.js';
+import { PushCore, toHttpError, type ChannelCheck, type PushHandler, type Settings } from './core.js';
+import { bearerToken, ConfigError, HttpError, readJsonBody, sendError, sendJson } from './http-io.js';
+import { checkOrigin } from './identity.js';
+import { Metrics } from './metrics.js';
+import { PollTransport } from './poll-transport.js';
+import { createPushPort } from './push-port.js';
+import { Scheduler, type ScheduledPublish } from './scheduler.js';
+import { SseTransport } from './sse-transport.js';
+import { parseCommand, parsePublish, parsePublishBody, type PublishRequest } from './wire.js';
+import { WebSocketTransport } from './ws-transport.js';
+
+export interface PushServerOptions {
+  /** Required by POST /publish and /scheduled as `Authorization: Bearer <key>`; required to listen beyond loopback. */
+  publishKey?: string;
+  /** HS256 secret of client tokens. Without one, `?uid=` is taken on trust, on a loopback host only. */
+  jwtSecret?: string;
+  /** Clock skew tolerated on token `exp`/`nbf`, seconds. Default 5. */
+  tokenLeewaySeconds?: number;
+  /** Origins (scheme://host[:port], lower case) whose pages may connect; `*` or absent: any. */
+  allowedOrigins?: string[];
+  /** Messages kept per channel, per user inbox, and for broadcast. Default 1000. */
+  historySize?: number;
+  /** Longest a message is kept for resume, ms. Default 1 hour. */
+  historyAgeMs?: number;
+  /** May this identity subscribe to this channel? Default: yes. */
+  authorize?: ChannelCheck;
+  /** May clients publish to a channel (`true`, `false` or a check)? They must also pass `authorize`. Default false. */
+  clientPublish?: boolean | ChannelCheck;
+  /** The application hook: onOpen / onMessage / onClose / onError, for every transport. */
+  handler?: PushHandler;
+  /** Largest request body (publish, send), bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Most publishes in one batch. Default 1000. */
+  maxBatch?: number;
+  /** Largest WebSocket message a client may send, bytes. Default 64 KiB. */
+  maxMessageBytes?: number;
+  /** Most channels one session may hold. Default 100. */
+  maxChannels?: number;
+  /** A session with more than this many bytes waiting to be written is dropped (it resumes on reconnect). Default 4 MiB. */
+  maxBufferedBytes?: number;
+  /** Invalid commands a WebSocket client may send before it is closed with 1008. Default 10. */
+  maxClientErrors?: number;
+  /** Accept permessage-deflate on /ws. Default false (broadcast frames are then encoded once for all). */
+  perMessageDeflate?: boolean;
+  /** WebSocket keepalive ping interval, ms; 0 = off. Default 30 000. */
+  pingIntervalMs?: number;
+  /** `retry:` hint sent to SSE clients, ms. Default 3000. */
+  sseRetryMs?: number;
+  /** SSE heartbeat comment interval, ms (also how often idle poll sessions are swept). Default 15 000. */
+  heartbeatMs?: number;
+  /** Long-poll hold when the request gives no `timeout`, ms. Default 25 000. */
+  pollTimeoutMs?: number;
+  /** Longest `timeout` a poll may ask for, ms. Default 60 000. */
+  maxPollTimeoutMs?: number;
+  /** A poll session with no request for this long is closed, ms. Default 2 × maxPollTimeoutMs. */
+  pollSessionTtlMs?: number;
+  /** Also listen on 127.0.0.1:pushPort for the line protocol (0 = any free port). */
+  pushPort?: number;
+  /** The clock (ms), for tokens, history and schedules. Default Date.now. */
+  now?: () => number;
+}
+
+/** The answer to one publish. */
+export type PublishResult = { id: string; delivered: number } | { scheduled: string; at: string };
+
+/** Routes and the methods they allow (405 lists them in `Allow`). */
+const ROUTES: Record<string, readonly string[]> = {
+  '/ws': ['GET'],
+  '/sse': ['GET', 'OPTIONS'],
+  '/poll': ['GET', 'OPTIONS'],
+  '/send': ['POST', 'OPTIONS'],
+  '/publish': ['POST'],
+  '/scheduled': ['GET'],
+  '/healthz': ['GET'],
+  '/metrics': ['GET'],
+};
+const SCHEDULED_ITEM = /^\/scheduled\/([^/]+)$/;
+/** Headers a browser client may send cross-origin (CORS preflight). */
+const CORS_REQUEST_HEADERS = 'Content-Type, Authorization, Last-Event-ID, X-Pushwire-Session';
+
+/** Listener signatures of PushServer's events. */
+export interface PushServerEvents {
+  /** A bug in a hook or the server itself, after the client got a 500. Only emitted while listened to. */
+  error: (error: Error) => void;
+}
+
+export interface PushServer {
+  on<E extends keyof PushServerEvents>(event: E, listener: PushServerEvents[E]): this;
+  off<E extends keyof PushServerEvents>(event: E, listener: PushServerEvents[E]): this;
+}
+
+/**
+ * The push server. Create with `createServer(options)`, then `listen()`.
+ *
+ * @example
+ * const server = createServer({ publishKey: 'secret' });
+ * await server.listen(8080);
+ * // a backend: curl -H 'Authorization: Bearer secret' -d '{"channel":"news","data":"hi"}' localhost:8080/publish
+ */
+export class PushServer extends EventEmitter {
+  readonly hub: Hub;
+  readonly metrics = new Metrics();
+  /** The node:http server everything runs on. */
+  readonly httpServer: http.Server;
+  private readonly options: PushServerOptions;
+  private readonly settings: Settings;
+  private readonly core: PushCore;
+  private readonly ws: WebSocketTransport;
+  private readonly sse: SseTransport;
+  private readonly poll: PollTransport;
+  private readonly scheduler: Scheduler;
+  private pushPort: net.Server | null = null;
+  private maintenance: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly startedAt: number;
+
+  constructor(options: PushServerOptions = {}) {
+    super();
+    checkOptions(options);
+    this.options = options;
+    const now = options.now ?? Date.now;
+    this.startedAt = now();
+    this.hub = new Hub({ historySize: options.historySize, historyAgeMs: options.historyAgeMs, now });
+    this.settings = {
+      jwtSecret: options.jwtSecret,
+      devIdentity: false, // decided by listen(): only on a loopback host
+      leewaySeconds: options.tokenLeewaySeconds ?? 5,
+      allowedOrigins: options.allowedOrigins?.map((origin) => origin.toLowerCase()),
+      authorize: options.authorize,
+      clientPublish: options.clientPublish ?? false,
+      handler: options.handler ?? {},
+      maxChannels: options.maxChannels ?? 100,
+      maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+      maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
+      maxClientErrors: options.maxClientErrors ?? 10,
+      now,
+    };
+    this.core = new PushCore(this.hub, this.settings, this.metrics);
+    this.ws = new WebSocketTransport(this.core, {
+      maxMessageBytes: options.maxMessageBytes ?? 64 * 1024,
+      perMessageDeflate: options.perMessageDeflate ?? false,
+      pingIntervalMs: options.pingIntervalMs ?? 30_000,
+      maxPendingCommands: 64,
+    });
+    this.sse = new SseTransport(this.core, { retryMs: options.sseRetryMs ?? 3000 });
+    const maxPollTimeoutMs = options.maxPollTimeoutMs ?? 60_000;
+    this.poll = new PollTransport(this.core, {
+      defaultTimeoutMs: Math.min(options.pollTimeoutMs ?? 25_000, maxPollTimeoutMs),
+      maxTimeoutMs: maxPollTimeoutMs,
+      sessionTtlMs: options.pollSessionTtlMs ?? 2 * maxPollTimeoutMs,
+      maxBatch: 1000,
+    });
+    this.scheduler = new Scheduler((request) => this.publishNow(request), now);
+    this.httpServer = http.createServer((request, response) => this.handleRequest(request, response));
+    this.httpServer.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+      this.handleUpgrade(request, socket, head),
+    );
+    this.httpServer.on('clientError', (_error, socket: net.Socket) => {
+      if (socket.writable) socket.end(errorResponse(400, 'malformed HTTP request'));
+      else socket.destroy();
+    });
+  }
+
+  /**
+   * Start listening (and the push port, if configured). Refuses (ConfigError)
+   * a host other than loopback without a publish key.
+   */
+  async listen(port = 8080, host = '127.0.0.1'): Promise<{ port: number; pushPort?: number }> {
+    const loopback = isLoopback(host);
+    if (!loopback && this.options.publishKey === undefined) {
+      throw new ConfigError(`refusing to listen on ${host} without a publish key: anyone could publish`);
+    }
+    this.settings.devIdentity = loopback && this.options.jwtSecret === undefined;
+    await listenOn(this.httpServer, port, host);
+    const heartbeatMs = this.options.heartbeatMs ?? 15_000;
+    this.maintenance = setInterval(() => {
+      this.sse.heartbeat();
+      this.poll.sweep();
+    }, heartbeatMs);
+    this.maintenance.unref();
+    const result: { port: number; pushPort?: number } = { port: (this.httpServer.address() as net.AddressInfo).port };
+    if (this.options.pushPort !== undefined) {
+      this.pushPort = createPushPort((body) => this.publishLine(body), this.settings.maxBodyBytes);
+      await listenOn(this.pushPort, this.options.pushPort, '127.0.0.1');
+      result.pushPort = (this.pushPort.address() as net.AddressInfo).port;
+    }
+    return result;
+  }
+
+  /**
+   * Publish from the embedding process: the same object POST /publish takes
+   * (`channel` | `uid` | `broadcast: true`, `event`, `data`, `delayMs` | `at`).
+   * Throws HttpError 422 for an invalid one.
+   */
+  publish(input: Record<string, unknown>): PublishResult {
+    return this.dispatch(parsePublish(input, this.settings.now()));
+  }
+
+  /** Publishes waiting for their time, soonest first. */
+  scheduled(): ScheduledPublish[] {
+    return this.scheduler.list();
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close WebSockets with 1001, end SSE
+   * streams, answer held polls, drop scheduled publishes, then resolve once
+   * every connection is gone (lingering ones are cut after `graceMs`).
+   */
+  close(graceMs = 5000): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.maintenance) clearInterval(this.maintenance);
+      this.scheduler.stop();
+      const closed: Promise<unknown>[] = [];
+      if (this.pushPort?.listening) closed.push(new Promise((resolve) => this.pushPort!.close(resolve)));
+      if (this.httpServer.listening) closed.push(new Promise((resolve) => this.httpServer.close(resolve)));
+      this.sse.close();
+      this.poll.close();
+      const cut = setTimeout(() => this.httpServer.closeAllConnections(), graceMs);
+      await this.ws.close();
+      this.httpServer.closeIdleConnections();
+      await Promise.all(closed);
+      clearTimeout(cut);
+    })();
+    return this.closing;
+  }
+
+  // ---- HTTP ----
+
+  private handleRequest(request: http.IncomingMessage, response: http.ServerResponse): void {
+    response.on('finish', () => {
+      if (response.statusCode >= 400) this.metrics.countError(response.statusCode);
+    });
+    this.route(request, response).catch((error: unknown) => {
+      if (!(error instanceof HttpError)) this.reportBug(error);
+      sendError(response, toHttpError(error));
+    });
+  }
+
+  private async route(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    if (this.closing) throw new HttpError(503, 'server is shutting down', { Connection: 'close' });
+    const url = parseUrl(request.url);
+    const scheduledItem = SCHEDULED_ITEM.exec(url.pathname);
+    const methods = scheduledItem ? ['DELETE'] : ROUTES[url.pathname];
+    if (!methods) throw new HttpError(404, `no route ${url.pathname}`);
+    if (!methods.includes(request.method ?? '')) {
+      throw new HttpError(405, `${request.method} is not allowed on ${url.pathname}`, { Allow: methods.join(', ') });
+    }
+    if (methods.includes('OPTIONS')) this.allowBrowsers(request, response);
+    if (request.method === 'OPTIONS') {
+      response.writeHead(204, { 'Access-Control-Allow-Methods': methods.join(', ') }).end();
+      return;
+    }
+    if (scheduledItem) return this.cancelScheduled(request, response, decodeURIComponent(scheduledItem[1]));
+    switch (url.pathname) {
+      case '/ws':
+        throw new HttpError(426, 'this is a WebSocket endpoint: send an Upgrade request', { Upgrade: 'websocket' });
+      case '/sse':
+        return this.sse.handle(request, response, url);
+      case '/poll':
+        return this.poll.handle(request, response, url);
+      case '/send':
+        return this.send(request, response, url);
+      case '/publish':
+        return this.publishHttp(request, response);
+      case '/scheduled':
+        this.checkPublishKey(request);
+        return sendJson(response, 200, { scheduled: this.scheduler.list().map(describeScheduled) });
+      case '/healthz':
+        return sendJson(response, 200, {
+          status: 'ok',
+          uptimeSeconds: Math.floor((this.settings.now() - this.startedAt) / 1000),
+          sessions: this.core.clients.size,
+        });
+      case '/metrics':
+        response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+        response.end(this.metrics.render(this.hub.sessionCounts(), this.scheduler.size));
+        return;
+    }
+  }
+
+  /** CORS (Fetch standard §3.2) for the browser-facing routes: reflect an allowed Origin. */
+  private allowBrowsers(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const origin = request.headers.origin;
+    if (origin === undefined) return;
+    checkOrigin(origin, this.settings.allowedOrigins);
+    response.setHeader('Access-Control-Allow-Origin', origin);
+    response.setHeader('Vary', 'Origin');
+    if (request.method === 'OPTIONS') {
+      response.setHeader('Access-Control-Allow-Headers', CORS_REQUEST_HEADERS);
+      response.setHeader('Access-Control-Max-Age', '600');
+    }
+  }
+
+  /** POST /send: a command from an SSE or poll (or WebSocket) session, named by its token. */
+  private async send(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
+    const token = request.headers['x-pushwire-session'] ?? url.searchParams.get('session') ?? '';
+    const client = this.core.clients.get(Array.isArray(token) ? token[0] : token);
+    if (!client) throw new HttpError(401, 'unknown or expired session: reconnect to get a new one');
+    const command = parseCommand(await readJsonBody(request, this.settings.maxBodyBytes));
+    sendJson(response, 200, await this.core.run(client, command));
+  }
+
+  private async publishHttp(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    this.checkPublishKey(request);
+    const body = await readJsonBody(request, this.settings.maxBodyBytes);
+    const { requests, batch } = parsePublishBody(body, this.settings.now(), this.options.maxBatch ?? 1000);
+    const results = requests.map((item) => this.dispatch(item));
+    if (batch) sendJson(response, 200, results);
+    else sendJson(response, 'scheduled' in results[0] ? 202 : 200, results[0]);
+  }
+
+  private cancelScheduled(request: http.IncomingMessage, response: http.ServerResponse, id: string): void {
+    this.checkPublishKey(request);
+    if (!this.scheduler.cancel(id)) throw new HttpError(404, `no scheduled publish ${id}`);
+    sendJson(response, 200, { cancelled: id });
+  }
+
+  /** RFC 6750 §3: 401 without a key, 403 with a wrong one. */
+  private checkPublishKey(request: http.IncomingMessage): void {
+    const key = this.options.publishKey;
+    if (key === undefined) return;
+    const given = bearerToken(request.headers);
+    if (given === undefined) {
+      throw new HttpError(401, 'send the publish key as Authorization: Bearer <key>', {
+        'WWW-Authenticate': 'Bearer realm="pushwire"',
+      });
+    }
+    if (!sameSecret(given, key)) throw new HttpError(403, 'wrong publish key');
+  }
+
+  private publishLine(body: unknown): string {
+    const { requests } = parsePublishBody(body, this.settings.now(), this.options.maxBatch ?? 1000);
+    let delivered = 0;
+    const scheduled: string[] = [];
+    for (const result of requests.map((item) => this.dispatch(item))) {
+      if ('scheduled' in result) scheduled.push(result.scheduled);
+      else delivered += result.delivered;
+    }
+    return scheduled.length === requests.length ? `scheduled ${scheduled.join(' ')}` : String(delivered);
+  }
+
+  private dispatch(request: PublishRequest): PublishResult {
+    if (request.at !== undefined) {
+      const item = this.scheduler.schedule({ ...request, at: request.at });
+      return { scheduled: item.id, at: new Date(item.at).toISOString() };
+    }
+    return this.publishNow(request);
+  }
+
+  private publishNow(request: PublishRequest): { id: string; delivered: number } {
+    const { message, delivered } = this.core.publish({ target: request.target, event: request.event, data: request.data });
+    return { id: message.id, delivered };
+  }
+
+  // ---- upgrades ----
+
+  private handleUpgrade(request: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    const url = parseUrl(request.url);
+    if (this.closing || url.pathname !== '/ws') {
+      socket.on('error', () => socket.destroy());
+      const error = this.closing
+        ? new HttpError(503, 'server is shutting down')
+        : new HttpError(404, `no WebSocket endpoint at ${url.pathname}; use /ws`);
+      socket.end(errorResponse(error.status, error.message));
+      return;
+    }
+    this.ws.handleUpgrade(request, socket, head, url);
+  }
+
+  private reportBug(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** Create a push server (not yet listening). */
+export function createServer(options: PushServerOptions = {}): PushServer {
+  return new PushServer(options);
+}
+
+function describeScheduled(item: ScheduledPublish): Record<string, unknown> {
+  const { target, event, data } = item.request;
+  return { id: item.id, at: new Date(item.at).toISOString(), ...target, ...(event === undefined ? {} : { event }), data };
+}
+
+function parseUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    throw new HttpError(400, 'malformed request target');
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Compare secrets in constant time, whatever their lengths. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function listenOn(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+const NUMERIC_OPTIONS = [
+  'tokenLeewaySeconds',
+  'historySize',
+  'historyAgeMs',
+  'maxBodyBytes',
+  'maxBatch',
+  'maxMessageBytes',
+  'maxChannels',
+  'maxBufferedBytes',
+  'maxClientErrors',
+  'pingIntervalMs',
+  'sseRetryMs',
+  'heartbeatMs',
+  'pollTimeoutMs',
+  'maxPollTimeoutMs',
+  'pollSessionTtlMs',
+  'pushPort',
+] as const;
+
+function checkOptions(options: PushServerOptions): void {
+  for (const name of NUMERIC_OPTIONS) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new ConfigError(`${name} must be a whole number ≥ 0`);
+    }
+  }
+  if (options.heartbeatMs === 0) throw new ConfigError('heartbeatMs must be at least 1');
+  for (const name of ['publishKey', 'jwtSecret'] as const) {
+    if (options[name] === '') throw new ConfigError(`${name} must not be empty`);
+  }
+}

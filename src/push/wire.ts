@@ -1,0 +1,214 @@
+// pushwire's JSON wire contract, shared by every transport and the publish
+// API: what a client may send (commands), what a backend may publish, and the
+// envelope every delivered message travels in. Pure functions: no I/O.
+import type { HubMessage, Target } from '../hub/hub.js';
+import { HttpError } from './http-io.js';
+
+/** Longest channel name, user id, event name or command ref. */
+export const MAX_NAME_LENGTH = 200;
+const CHANNEL_NAME = /^[A-Za-z0-9_.:@/=+~!-]{1,200}$/;
+
+/** How a delivered message looks on every transport (the `data:` of SSE envelopes, WS text frames, poll bodies). */
+export interface MessageEnvelope {
+  type: 'message';
+  id: string;
+  channel?: string;
+  uid?: string;
+  broadcast?: true;
+  event?: string;
+  data: unknown;
+  /** Publish time, ms since the epoch. */
+  time: number;
+}
+
+export function toEnvelope(message: HubMessage): MessageEnvelope {
+  const target =
+    message.channel !== undefined
+      ? { channel: message.channel }
+      : message.uid !== undefined
+        ? { uid: message.uid }
+        : { broadcast: true as const };
+  const event = message.event === undefined ? {} : { event: message.event };
+  return { type: 'message', ...target, id: message.id, ...event, data: message.data, time: message.time };
+}
+
+// A publish reaches its recipients one after another, so remembering the
+// last message serialized makes a fan-out cost one JSON.stringify.
+let lastEnvelopeOf: HubMessage | null = null;
+let lastEnvelopeJson = '';
+
+/** The envelope as JSON text, serialized once per message. */
+export function envelopeJson(message: HubMessage): string {
+  if (message !== lastEnvelopeOf) {
+    lastEnvelopeJson = JSON.stringify(toEnvelope(message));
+    lastEnvelopeOf = message;
+  }
+  return lastEnvelopeJson;
+}
+
+// ---- names ----
+
+/** Throws 422 unless `value` is a channel name: 1–200 of A–Z a–z 0–9 _ . : @ / = + ~ ! -. */
+export function checkChannel(value: unknown, field = 'channel'): string {
+  if (typeof value !== 'string' || !CHANNEL_NAME.test(value)) {
+    throw new HttpError(422, `${field} must be 1-${MAX_NAME_LENGTH} characters from A-Z a-z 0-9 _ . : @ / = + ~ ! -`);
+  }
+  return value;
+}
+
+function checkName(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '' || value.length > MAX_NAME_LENGTH || /[\r\n\0]/.test(value)) {
+    throw new HttpError(422, `${field} must be a string of 1-${MAX_NAME_LENGTH} characters without line breaks`);
+  }
+  return value;
+}
+
+function checkFields(object: Record<string, unknown>, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) throw new HttpError(422, `unknown field ${JSON.stringify(key)} in ${what}`);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// ---- publish API ----
+
+/** One validated publish: where, what, and when (`at`, ms; absent = now). */
+export interface PublishRequest {
+  target: Target;
+  event?: string;
+  data: unknown;
+  at?: number;
+}
+
+const PUBLISH_FIELDS = ['channel', 'uid', 'broadcast', 'event', 'data', 'delayMs', 'at'] as const;
+/** Longest schedule accepted: one year. */
+export const MAX_DELAY_MS = 365 * 24 * 60 * 60 * 1000;
+
+/**
+ * Validate a publish body: one object, or an array of them (a batch, all or
+ * nothing). Throws HttpError 422 naming the first problem (and its item).
+ */
+export function parsePublishBody(
+  body: unknown,
+  nowMs: number,
+  maxBatch: number,
+): { requests: PublishRequest[]; batch: boolean } {
+  if (!Array.isArray(body)) return { requests: [parsePublish(body, nowMs)], batch: false };
+  if (body.length === 0) throw new HttpError(422, 'a batch must hold at least one item');
+  if (body.length > maxBatch) throw new HttpError(422, `a batch holds at most ${maxBatch} items`);
+  const requests = body.map((item, index) => {
+    try {
+      return parsePublish(item, nowMs);
+    } catch (error) {
+      throw new HttpError(422, `item ${index}: ${(error as Error).message}`);
+    }
+  });
+  return { requests, batch: true };
+}
+
+/** Validate one publish object (see parsePublishBody). */
+export function parsePublish(value: unknown, nowMs: number): PublishRequest {
+  if (!isObject(value)) throw new HttpError(422, 'a publish is a JSON object (or an array of them)');
+  checkFields(value, PUBLISH_FIELDS, 'a publish');
+  const targets = [value.channel !== undefined, value.uid !== undefined, value.broadcast !== undefined];
+  const count = targets.filter(Boolean).length;
+  if (count === 0) throw new HttpError(422, 'missing target: give one of "channel", "uid" or "broadcast": true');
+  if (count > 1) throw new HttpError(422, 'give exactly one target: "channel", "uid" or "broadcast"');
+  let target: Target;
+  if (value.channel !== undefined) target = { channel: checkChannel(value.channel) };
+  else if (value.uid !== undefined) target = { uid: checkName(value.uid, 'uid') };
+  else if (value.broadcast === true) target = { broadcast: true };
+  else throw new HttpError(422, '"broadcast" must be true');
+  if (!('data' in value)) throw new HttpError(422, 'missing "data" (any JSON value, null included)');
+  const request: PublishRequest = { target, data: value.data };
+  if (value.event !== undefined) request.event = checkName(value.event, 'event');
+  if (value.delayMs !== undefined && value.at !== undefined) throw new HttpError(422, 'give "delayMs" or "at", not both');
+  if (value.delayMs !== undefined) {
+    const delay = value.delayMs;
+    if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0 || delay > MAX_DELAY_MS) {
+      throw new HttpError(422, `"delayMs" must be a whole number of milliseconds from 0 to ${MAX_DELAY_MS}`);
+    }
+    if (delay > 0) request.at = nowMs + delay;
+  } else if (value.at !== undefined) {
+    const at = typeof value.at === 'string' && /^\d{4}-\d\d-\d\dT/.test(value.at) ? Date.parse(value.at) : NaN;
+    if (Number.isNaN(at)) throw new HttpError(422, '"at" must be an ISO 8601 date-time, e.g. "2030-01-01T09:00:00Z"');
+    if (at - nowMs > MAX_DELAY_MS) throw new HttpError(422, '"at" is more than a year away');
+    if (at > nowMs) request.at = at; // a moment already past publishes now
+  }
+  return request;
+}
+
+// ---- client commands ----
+
+/** What a client may send, over a WebSocket text frame or `POST /send`. */
+export type Command =
+  | { type: 'subscribe'; channel: string; ref?: Ref }
+  | { type: 'unsubscribe'; channel: string; ref?: Ref }
+  | { type: 'publish'; channel: string; event?: string; data: unknown; ref?: Ref }
+  | { type: 'send'; data: unknown; ref?: Ref };
+
+/** A client's correlation id, echoed in the reply. */
+export type Ref = string | number;
+
+const COMMAND_FIELDS: Record<Command['type'], readonly string[]> = {
+  subscribe: ['type', 'channel', 'ref'],
+  unsubscribe: ['type', 'channel', 'ref'],
+  publish: ['type', 'channel', 'event', 'data', 'ref'],
+  send: ['type', 'data', 'ref'],
+};
+
+/** Pull the ref out of anything, so even a refused command's error can be correlated. */
+export function refOf(value: unknown): Ref | undefined {
+  if (!isObject(value)) return undefined;
+  const { ref } = value;
+  if (typeof ref === 'number' && Number.isFinite(ref)) return ref;
+  if (typeof ref === 'string' && ref.length <= MAX_NAME_LENGTH) return ref;
+  return undefined;
+}
+
+/** Validate a parsed command; throws HttpError 422 naming the problem. */
+export function parseCommand(value: unknown): Command {
+  if (!isObject(value)) throw new HttpError(422, 'a command is a JSON object with a "type"');
+  const type = value.type;
+  if (typeof type !== 'string' || !Object.hasOwn(COMMAND_FIELDS, type)) {
+    throw new HttpError(422, 'unknown command type; use "subscribe", "unsubscribe", "publish" or "send"');
+  }
+  checkFields(value, COMMAND_FIELDS[type as Command['type']], `a ${type} command`);
+  if (value.ref !== undefined && refOf(value) === undefined) {
+    throw new HttpError(422, `"ref" must be a number or a string of at most ${MAX_NAME_LENGTH} characters`);
+  }
+  const ref = refOf(value);
+  const withRef = <T extends object>(command: T): T => (ref === undefined ? command : { ...command, ref });
+  switch (type) {
+    case 'subscribe':
+    case 'unsubscribe':
+      return withRef({ type, channel: checkChannel(value.channel) });
+    case 'publish': {
+      if (!('data' in value)) throw new HttpError(422, 'missing "data" (any JSON value, null included)');
+      const command: Command = { type, channel: checkChannel(value.channel), data: value.data };
+      if (value.event !== undefined) command.event = checkName(value.event, 'event');
+      return withRef(command);
+    }
+    default:
+      if (!('data' in value)) throw new HttpError(422, 'missing "data" (any JSON value, null included)');
+      return withRef({ type: 'send', data: value.data });
+  }
+}
+
+/** Parse a command from text (a WebSocket frame); 400 for text that is not JSON. */
+export function parseCommandText(text: string): { command: Command } | { error: HttpError; ref?: Ref } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { error: new HttpError(400, 'not JSON: a command is a JSON object with a "type"') };
+  }
+  try {
+    return { command: parseCommand(value) };
+  } catch (error) {
+    return { error: error as HttpError, ref: refOf(value) };
+  }
+}

@@ -1,0 +1,166 @@
+// GET /ws: the WebSocket transport. A refused connect is still upgraded and
+// then closed with 4000 + the HTTP status (4401, 4403, …), because a browser
+// cannot read the status of a failed handshake but can read a close code.
+import type * as http from 'node:http';
+import type * as net from 'node:net';
+import type { HubMessage } from '../hub/hub.js';
+import { CloseCode } from '../protocol/close.js';
+import { WebSocketServer } from '../server.js';
+import { OPEN, PreparedMessage, type WebSocket } from '../websocket.js';
+import { toHttpError, type Admission, type Client, type PushCore } from './core.js';
+import { HttpError } from './http-io.js';
+import { envelopeJson, parseCommandText, type Ref } from './wire.js';
+
+export interface WebSocketTransportSettings {
+  maxMessageBytes: number;
+  perMessageDeflate: boolean;
+  pingIntervalMs: number;
+  /** Commands of one client waiting for an answer; more are refused (429). */
+  maxPendingCommands: number;
+}
+
+/** Close code for a connect refused with HTTP `status` (RFC 6455 §7.4.2: 4000-4999 are the application's). */
+export function refusalCode(status: number): number {
+  return 4000 + status;
+}
+
+/** Close code for a client that cannot read as fast as messages come (RFC 6455 §7.4.1, 1013 "try again later"). */
+const SLOW_CONSUMER = 1013;
+
+interface WsClient extends Client {
+  socket: WebSocket;
+  errors: number;
+  pending: number;
+  tail: Promise<void>;
+}
+
+export class WebSocketTransport {
+  private readonly server: WebSocketServer;
+  // One encoding per published message, reused for every socket it reaches.
+  private preparedFor: HubMessage | null = null;
+  private prepared: PreparedMessage | null = null;
+
+  constructor(
+    private readonly core: PushCore,
+    private readonly settings: WebSocketTransportSettings,
+  ) {
+    this.server = new WebSocketServer({
+      noServer: true,
+      maxPayload: settings.maxMessageBytes,
+      perMessageDeflate: settings.perMessageDeflate,
+      pingInterval: settings.pingIntervalMs,
+    });
+  }
+
+  /** Take an upgrade request for /ws (the URL is already parsed). */
+  handleUpgrade(request: http.IncomingMessage, socket: net.Socket, head: Buffer, url: URL): void {
+    socket.on('error', () => socket.destroy());
+    const admitted = this.core.admit(url.searchParams, request.headers, url.searchParams.get('since')).then(
+      (admission) => ({ admission }),
+      (error: unknown) => {
+        if (!(error instanceof HttpError)) this.core.reportError(null, error);
+        return { error: toHttpError(error) };
+      },
+    );
+    void admitted.then((result) => {
+      this.server.handleUpgrade(request, socket, head, (ws) => {
+        if ('error' in result) ws.close(refusalCode(result.error.status), result.error.message);
+        else this.attach(ws, result.admission);
+      });
+    });
+  }
+
+  /** Close every connection with 1001 (going away). */
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private attach(ws: WebSocket, admission: Admission): void {
+    const client = this.core.open(
+      admission,
+      'ws',
+      { deliver: (message) => this.deliver(client, message) },
+      () => ws.close(CloseCode.GoingAway, 'server shutting down'),
+    ) as WsClient;
+    client.socket = ws;
+    client.errors = 0;
+    client.pending = 0;
+    client.tail = Promise.resolve();
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(client, data, isBinary));
+    ws.on('close', () => this.core.close(client));
+    ws.on('error', (error: Error) => this.core.reportError(client.session, error));
+    // RFC 6455 allows nothing before open; from here on: the backlog, then the ready marker.
+    const backlog = this.core.backlog(client, admission.since);
+    if (backlog.gap) ws.send(JSON.stringify({ type: 'gap', since: admission.since ?? null }));
+    for (const message of backlog.messages) this.deliver(client, message);
+    ws.send(
+      JSON.stringify({
+        type: 'ready',
+        session: client.token,
+        uid: client.identity.uid ?? null,
+        channels: [...client.session.channels],
+        lastId: this.core.hub.lastId,
+      }),
+    );
+  }
+
+  private deliver(client: WsClient, message: HubMessage): void {
+    const ws = client.socket;
+    if (ws.readyState !== OPEN) return;
+    if (ws.bufferedAmount > this.core.settings.maxBufferedBytes) {
+      // It resumes from its last id when it reconnects; nothing is lost.
+      this.core.metrics.drops.ws++;
+      ws.close(SLOW_CONSUMER, 'slow consumer: reconnect and resume');
+      return;
+    }
+    if (message !== this.preparedFor) {
+      this.prepared = new PreparedMessage(envelopeJson(message));
+      this.preparedFor = message;
+    }
+    ws.sendPrepared(this.prepared!);
+    this.core.delivered(client);
+  }
+
+  private receive(client: WsClient, data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      this.refuse(client, new HttpError(400, 'binary frames are not accepted; send JSON text'));
+      return;
+    }
+    const parsed = parseCommandText(data.toString('utf8'));
+    if ('error' in parsed) {
+      this.core.metrics.received.ws++;
+      this.refuse(client, parsed.error, parsed.ref);
+      return;
+    }
+    const { command } = parsed;
+    if (client.pending >= this.settings.maxPendingCommands) {
+      this.refuse(client, new HttpError(429, 'too many commands waiting for an answer'), command.ref);
+      return;
+    }
+    // Commands are answered in the order they came, even when a hook is async.
+    client.pending++;
+    client.tail = client.tail.then(async () => {
+      try {
+        const ack = await this.core.run(client, command);
+        if (client.socket.readyState === OPEN) client.socket.send(JSON.stringify(ack));
+      } catch (error) {
+        if (!(error instanceof HttpError)) this.core.reportError(client.session, error);
+        this.refuse(client, toHttpError(error), command.ref);
+      } finally {
+        client.pending--;
+      }
+    });
+  }
+
+  /** Answer with an error message; past the client's error budget, close with 1008 (policy violation). */
+  private refuse(client: WsClient, error: HttpError, ref?: Ref): void {
+    const ws = client.socket;
+    if (ws.readyState !== OPEN) return;
+    const reply: Record<string, unknown> = { type: 'error', code: error.status, message: error.message };
+    if (ref !== undefined) reply.ref = ref;
+    ws.send(JSON.stringify(reply));
+    if (++client.errors > this.core.settings.maxClientErrors) {
+      ws.close(CloseCode.PolicyViolation, 'too many invalid commands');
+    }
+  }
+}
