@@ -61,8 +61,8 @@ export class PollTransport {
       return;
     }
     client.lastSeen = this.core.settings.now();
-    // One request per session at a time: a newer one answers the older, empty.
-    if (client.held) this.answer(client, []);
+    // One request per session at a time: a newer one answers the older with what it has.
+    if (client.held) this.answer(client, client.held.messages);
     if (fresh || cursor !== undefined) {
       const backlog = this.core.backlog(client, cursor);
       if (backlog.messages.length > 0 || backlog.gap || timeoutMs === 0) {

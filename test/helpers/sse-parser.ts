@@ -7,11 +7,15 @@ export interface ParsedEvent {
   lastEventId: string;
 }
 
-export function parseEventStream(text: string): { events: ParsedEvent[]; retry: number | null } {
+/** Parse `text`; `lastEventId` carries the last event ID buffer over from earlier text. */
+export function parseEventStream(
+  text: string,
+  initialLastEventId = '',
+): { events: ParsedEvent[]; retry: number | null; lastEventId: string } {
   const events: ParsedEvent[] = [];
   let data = '';
   let eventType = '';
-  let lastEventId = '';
+  let lastEventId = initialLastEventId;
   let retry: number | null = null;
   // Strip one leading BOM, then split into lines on CRLF, LF or CR.
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
@@ -47,5 +51,5 @@ export function parseEventStream(text: string): { events: ParsedEvent[]; retry: 
       if (/^[0-9]+$/.test(value)) retry = Number(value);
     }
   }
-  return { events, retry };
+  return { events, retry, lastEventId };
 }
