@@ -116,3 +116,29 @@ describe('Hub history and resume', () => {
     );
   });
 });
+
+describe('Hub unread inbox', () => {
+  it('keeps uid messages no session received and hands them to the next session of that user, once', () => {
+    const hub = new Hub({ epoch: 'e' });
+    hub.publish({ target: { uid: 'u' }, data: 'while offline 1' });
+    hub.publish({ target: { uid: 'u' }, data: 'while offline 2' });
+    hub.publish({ target: { uid: 'other' }, data: 'not yours' });
+    const first = recorder();
+    const session = hub.open(first.sink, { uid: 'u', transport: 'ws' });
+    expect(hub.unread(session)).toEqual({ messages: [expect.objectContaining({ data: 'while offline 1' }), expect.objectContaining({ data: 'while offline 2' })], gap: false });
+    expect(hub.unread(session).messages).toEqual([]);
+    hub.publish({ target: { uid: 'u' }, data: 'live' });
+    expect(first.received.map((m) => m.data)).toEqual(['live']);
+    hub.close(session);
+    expect(hub.unread(hub.open(recorder().sink, { uid: 'u', transport: 'sse' })).messages).toEqual([]);
+    expect(hub.unread(hub.open(recorder().sink, { transport: 'sse' }))).toEqual({ messages: [], gap: false });
+  });
+
+  it('reports a gap when unread messages were evicted', () => {
+    const hub = new Hub({ historySize: 2 });
+    for (let i = 0; i < 5; i++) hub.publish({ target: { uid: 'u' }, data: i });
+    const replay = hub.unread(hub.open(recorder().sink, { uid: 'u', transport: 'poll' }));
+    expect(replay.gap).toBe(true);
+    expect(replay.messages.map((m) => m.data)).toEqual([3, 4]);
+  });
+});

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WS, { WebSocketServer as WSServer } from 'ws';
-import { WebSocket, WebSocketServer } from '../src/index.js';
+import { PreparedMessage, WebSocket, WebSocketServer } from '../src/index.js';
 import { collect, next } from './helpers/events.js';
 
 describe('ws client → pushwire server', () => {
@@ -191,5 +191,39 @@ describe('pushwire client → ws server', () => {
     await next(client, 'open');
     expect(client.protocol).toBe('b');
     client.terminate();
+  });
+});
+
+describe('PreparedMessage (one encoding, many sockets)', () => {
+  it('reaches ws clients with and without permessage-deflate, and falls back to a masked send on a client', async () => {
+    const server = new WebSocketServer({ port: 0, perMessageDeflate: true });
+    await next(server, 'listening');
+    const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const serverSide: WebSocket[] = [];
+    server.on('connection', (ws) => serverSide.push(ws));
+    const plain = new WS(url, { perMessageDeflate: false });
+    const deflating = new WS(url, { perMessageDeflate: true });
+    await Promise.all([next(plain, 'open'), next(deflating, 'open')]);
+    const small = new PreparedMessage('tiny');
+    const large = new PreparedMessage('x'.repeat(4096));
+    const binary = new PreparedMessage(Buffer.from([0, 1, 2]));
+    expect(small.frame).toEqual(Buffer.from([0x81, 4, ...Buffer.from('tiny')]));
+    const got = [collect<[Buffer, boolean]>(plain, 'message', 3), collect<[Buffer, boolean]>(deflating, 'message', 3)];
+    for (const ws of serverSide) for (const message of [small, large, binary]) ws.sendPrepared(message);
+    for (const messages of await Promise.all(got)) {
+      expect(messages.map(([data, isBinary]) => [data.length, isBinary])).toEqual([[4, false], [4096, false], [3, true]]);
+    }
+    // A client must mask (RFC 6455 §5.3): sendPrepared there is an ordinary send, which the server accepts.
+    const connected = next<[WebSocket]>(server, 'connection');
+    const client = new WebSocket(url);
+    await next(client, 'open');
+    const [clientPeer] = await connected;
+    const arrived = next<[Buffer]>(clientPeer, 'message');
+    client.sendPrepared(small);
+    expect((await arrived)[0].toString()).toBe('tiny');
+    client.close();
+    plain.close();
+    deflating.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 });
