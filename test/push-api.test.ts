@@ -247,3 +247,28 @@ describe('health, metrics, CORS', () => {
     expect((await ws.closed).code).toBe(4403);
   });
 });
+
+describe('robustness', () => {
+  it('random requests get a JSON answer with a known status; the server keeps serving', async () => {
+    const fc = (await import('fast-check')).default;
+    const { base } = await start({ publishKey: KEY, maxBodyBytes: 4096, pollTimeoutMs: 0 });
+    const path = fc.oneof(
+      fc.constantFrom('/ws', '/sse', '/poll', '/send', '/publish', '/scheduled', '/scheduled/x', '/scheduled/%zz', '/healthz', '/metrics', '/', '/%zz'),
+      fc.webPath(),
+    );
+    const query = fc.oneof(fc.constant(''), fc.webQueryParameters().map((q) => `?${q}`), fc.constantFrom('?timeout=0', '?channel=a&timeout=0', '?cursor=&timeout=0'));
+    const body = fc.option(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), { nil: undefined });
+    const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS');
+    const auth = fc.constantFrom({}, { Authorization: `Bearer ${KEY}` }, { Authorization: 'Basic abc' }, { Origin: 'https://x.example' });
+    await fc.assert(
+      fc.asyncProperty(method, path, query, body, auth, async (m, p, q, b, headers) => {
+        if (p.startsWith('/sse') && m === 'GET') return; // a stream: answered with 200 and held open
+        const answer = await request(`${base}${p}${q}`, { method: m, body: m === 'GET' || m === 'OPTIONS' ? undefined : (b ?? ''), headers });
+        expect([200, 202, 204, 400, 401, 403, 404, 405, 413, 422, 426]).toContain(answer.status);
+        if (answer.status >= 400) expect(answer.json).toEqual({ error: expect.any(String) });
+      }),
+      { numRuns: 300 },
+    );
+    expect((await request(`${base}/healthz`)).status).toBe(200);
+  });
+});

@@ -260,7 +260,7 @@ export class PushServer extends EventEmitter {
       response.writeHead(204, { 'Access-Control-Allow-Methods': methods.join(', ') }).end();
       return;
     }
-    if (scheduledItem) return this.cancelScheduled(request, response, decodeURIComponent(scheduledItem[1]));
+    if (scheduledItem) return this.cancelScheduled(request, response, scheduledItem[1]);
     switch (url.pathname) {
       case '/ws':
         throw new HttpError(426, 'this is a WebSocket endpoint: send an Upgrade request', { Upgrade: 'websocket' });

@@ -82,7 +82,7 @@ export class SseTransport {
 
   /** A comment on every stream, so proxies and the client see the connection alive. */
   heartbeat(): void {
-    for (const client of this.streams) client.response.write(HEARTBEAT);
+    for (const client of this.streams) if (!client.response.writableEnded) client.response.write(HEARTBEAT);
   }
 
   /** End every stream (shutdown); clients reconnect elsewhere and resume. */
@@ -92,6 +92,7 @@ export class SseTransport {
 
   private deliver(client: SseClient, message: HubMessage): void {
     const { response } = client;
+    if (response.writableEnded || response.destroyed) return; // ending: the client resumes elsewhere
     if (response.writableLength > this.core.settings.maxBufferedBytes) {
       // Dropped, not throttled: it reconnects with Last-Event-ID and misses nothing.
       this.core.metrics.drops.sse++;
