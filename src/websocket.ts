@@ -356,6 +356,19 @@ export class WebSocket extends EventEmitter {
     }
   }
 
+  /**
+   * Hold writes until `uncork`, so that several messages leave in one
+   * `writev` (a fan-out serving many publishes in one event-loop turn).
+   * Calls nest; every `cork` needs its `uncork`.
+   */
+  cork(): void {
+    this.socket?.cork();
+  }
+
+  uncork(): void {
+    this.socket?.uncork();
+  }
+
   /** Drop the TCP connection at once, without a closing handshake. */
   terminate(): void {
     if (this.socket) this.socket.destroy();

@@ -259,7 +259,7 @@ describe('robustness', () => {
     const query = fc.oneof(fc.constant(''), fc.webQueryParameters().map((q) => `?${q}`), fc.constantFrom('?timeout=0', '?channel=a&timeout=0', '?cursor=&timeout=0'));
     const body = fc.option(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), { nil: undefined });
     const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS');
-    const auth = fc.constantFrom({}, { Authorization: `Bearer ${KEY}` }, { Authorization: 'Basic abc' }, { Origin: 'https://x.example' });
+    const auth = fc.constantFrom<Record<string, string>>({}, { Authorization: `Bearer ${KEY}` }, { Authorization: 'Basic abc' }, { Origin: 'https://x.example' });
     await fc.assert(
       fc.asyncProperty(method, path, query, body, auth, async (m, p, q, b, headers) => {
         if (p.startsWith('/sse') && m === 'GET') return; // a stream: answered with 200 and held open

@@ -15,6 +15,7 @@ export interface SseTransportSettings {
 
 interface SseClient extends Client {
   response: http.ServerResponse;
+  corked: boolean;
   /** `?envelope=1`: data is the whole JSON envelope and every event is a `message`. */
   envelope: boolean;
 }
@@ -27,6 +28,9 @@ export class SseTransport {
   private encodedFor: HubMessage | null = null;
   private encodedPlain = '';
   private encodedEnvelope = '';
+  // Streams written to in this event-loop turn, corked until it ends: the
+  // publishes of one turn reach each client in one write.
+  private readonly corked: SseClient[] = [];
 
   constructor(
     private readonly core: PushCore,
@@ -51,6 +55,7 @@ export class SseTransport {
       response.end(),
     ) as SseClient;
     client.response = response;
+    client.corked = false;
     client.envelope = query.get('envelope') === '1';
     this.streams.add(client);
     response.on('close', () => {
@@ -99,9 +104,22 @@ export class SseTransport {
       response.destroy();
       return;
     }
+    if (!client.corked) {
+      client.corked = true;
+      response.cork();
+      if (this.corked.push(client) === 1) setImmediate(this.uncorkAll);
+    }
     response.write(this.encode(client, message));
     this.core.delivered(client);
   }
+
+  private readonly uncorkAll = (): void => {
+    for (const client of this.corked) {
+      client.corked = false;
+      client.response.uncork();
+    }
+    this.corked.length = 0;
+  };
 
   private encode(client: SseClient, message: HubMessage): string {
     if (message !== this.encodedFor) {

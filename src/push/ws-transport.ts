@@ -31,6 +31,7 @@ interface WsClient extends Client {
   socket: WebSocket;
   errors: number;
   pending: number;
+  corked: boolean;
   tail: Promise<void>;
 }
 
@@ -39,6 +40,9 @@ export class WebSocketTransport {
   // One encoding per published message, reused for every socket it reaches.
   private preparedFor: HubMessage | null = null;
   private prepared: PreparedMessage | null = null;
+  // Sockets written to in this event-loop turn, corked until it ends: the
+  // publishes of one turn reach each socket in one write.
+  private readonly corked: WsClient[] = [];
 
   constructor(
     private readonly core: PushCore,
@@ -85,6 +89,7 @@ export class WebSocketTransport {
     client.socket = ws;
     client.errors = 0;
     client.pending = 0;
+    client.corked = false;
     client.tail = Promise.resolve();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(client, data, isBinary));
     ws.on('close', () => this.core.close(client));
@@ -117,9 +122,22 @@ export class WebSocketTransport {
       this.prepared = new PreparedMessage(envelopeJson(message));
       this.preparedFor = message;
     }
+    if (!client.corked) {
+      client.corked = true;
+      ws.cork();
+      if (this.corked.push(client) === 1) setImmediate(this.uncorkAll);
+    }
     ws.sendPrepared(this.prepared!);
     this.core.delivered(client);
   }
+
+  private readonly uncorkAll = (): void => {
+    for (const client of this.corked) {
+      client.corked = false;
+      client.socket.uncork();
+    }
+    this.corked.length = 0;
+  };
 
   private receive(client: WsClient, data: Buffer, isBinary: boolean): void {
     if (isBinary) {

@@ -1,0 +1,193 @@
+// Load generator for fan-out benchmarks, in its own process so its cost is
+// the same for every server:
+//   node load-fanout.js <port> <ws|sse> <subscribers> <seconds> <window>
+// Opens <subscribers> raw-socket subscribers (WebSocket frames or a chunked
+// text/event-stream, parsed by hand), then publishes over HTTP keep-alive,
+// keeping at most <window> messages not yet received by every subscriber.
+// Each message carries its send time; every delivery's latency is recorded.
+// Prints one JSON line: deliveries/s, messages/s, latency p50/p99 (ms).
+import { randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+const [portArg, transport, subscribersArg, secondsArg, windowArg] = process.argv.slice(2);
+const port = Number(portArg);
+const subscribers = Number(subscribersArg);
+const seconds = Number(secondsArg);
+const window = Number(windowArg);
+const WARMUP_MS = 1000;
+const PAD = 'x'.repeat(64);
+
+// Latency histogram: 10 µs buckets up to 10 s.
+const BUCKET_MS = 0.01;
+const histogram = new Uint32Array(1_000_000);
+let measuring = false;
+let deliveries = 0;
+let completedMessages = 0;
+
+/** Per message: deliveries still expected. */
+const pending = new Map<number, number>();
+let wake: (() => void) | null = null;
+
+/** A delivery's payload holds `"s":<seq>,"t":<ms>`; find them without parsing JSON. */
+function record(text: string, from: number, to: number): void {
+  const s = text.indexOf('"s":', from);
+  if (s === -1 || s >= to) return; // not a benchmark message (ready, retry, …)
+  const seq = parseInt(text.slice(s + 4, s + 20), 10);
+  const t = text.indexOf('"t":', s);
+  const sent = parseFloat(text.slice(t + 4, t + 30));
+  const left = (pending.get(seq) ?? 0) - 1;
+  if (left <= 0) {
+    pending.delete(seq);
+    if (measuring) completedMessages++;
+    wake?.();
+  } else pending.set(seq, left);
+  if (!measuring) return;
+  deliveries++;
+  histogram[Math.min(histogram.length - 1, Math.round((performance.now() - sent) / BUCKET_MS))]++;
+}
+
+/** WebSocket frames from a server (unmasked); payloads are small text frames. */
+function wsReader(): (chunk: Buffer) => void {
+  let buffered: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    let at = 0;
+    for (;;) {
+      if (buffered.length - at < 2) break;
+      let length = buffered[at + 1] & 0x7f;
+      let header = 2;
+      if (length === 126) {
+        if (buffered.length - at < 4) break;
+        length = buffered.readUInt16BE(at + 2);
+        header = 4;
+      } else if (length === 127) {
+        if (buffered.length - at < 10) break;
+        length = Number(buffered.readBigUInt64BE(at + 2));
+        header = 10;
+      }
+      if (buffered.length - at < header + length) break;
+      const text = buffered.toString('latin1', at + header, at + header + length);
+      record(text, 0, text.length);
+      at += header + length;
+    }
+    buffered = buffered.subarray(at);
+  };
+}
+
+/** A chunked (RFC 9112 §7.1) text/event-stream: de-chunk, split events on blank lines. */
+function sseReader(): (chunk: Buffer) => void {
+  let raw = '';
+  let events = '';
+  return (chunk) => {
+    raw += chunk.toString('latin1');
+    for (;;) {
+      const lineEnd = raw.indexOf('\r\n');
+      if (lineEnd === -1) break;
+      const size = parseInt(raw.slice(0, lineEnd), 16);
+      if (raw.length < lineEnd + 2 + size + 2) break;
+      events += raw.slice(lineEnd + 2, lineEnd + 2 + size);
+      raw = raw.slice(lineEnd + 2 + size + 2);
+    }
+    let from = 0;
+    for (let end = events.indexOf('\n\n'); end !== -1; end = events.indexOf('\n\n', from)) {
+      record(events, from, end);
+      from = end + 2;
+    }
+    events = events.slice(from);
+  };
+}
+
+function subscribe(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    socket.on('error', reject);
+    const request =
+      transport === 'ws'
+        ? `GET /ws?channel=bench HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+        : 'GET /sse?channel=bench HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n';
+    socket.write(request);
+    const read = transport === 'ws' ? wsReader() : sseReader();
+    let head = '';
+    const onHead = (chunk: Buffer): void => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      if (!/^HTTP\/1.1 (101|200)/.test(head)) {
+        reject(new Error(`subscriber refused: ${head.split('\r\n')[0]}`));
+        return;
+      }
+      socket.off('data', onHead);
+      socket.on('data', read);
+      const rest = Buffer.from(head.slice(end + 4), 'latin1');
+      if (rest.length > 0) read(rest);
+      resolve();
+    };
+    socket.on('data', onHead);
+  });
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: window });
+let nextSeq = 0;
+
+function publishOne(): void {
+  const seq = nextSeq++;
+  pending.set(seq, subscribers);
+  const body = `{"channel":"bench","data":{"s":${seq},"t":${performance.now()},"pad":"${PAD}"}}`;
+  const request = http.request({ host: '127.0.0.1', port, path: '/publish', method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } });
+  request.on('response', (response) => response.resume());
+  request.on('error', (error) => {
+    console.error(`publish failed: ${error.message}`);
+    process.exit(1);
+  });
+  request.end(body);
+}
+
+for (let opened = 0; opened < subscribers; opened += 200) {
+  await Promise.all(Array.from({ length: Math.min(200, subscribers - opened) }, subscribe));
+}
+// Let the servers finish registering subscribers (better-sse registers after its headers).
+await new Promise((resolve) => setTimeout(resolve, 300));
+
+const started = performance.now();
+let measureStart = 0;
+for (;;) {
+  const now = performance.now();
+  if (!measuring && now - started >= WARMUP_MS) {
+    measuring = true;
+    measureStart = now;
+  }
+  if (measuring && now - measureStart >= seconds * 1000) break;
+  while (pending.size < window) publishOne();
+  await new Promise<void>((resolve) => {
+    wake = resolve;
+    setTimeout(resolve, 50); // also look at the clock now and then
+  });
+  wake = null;
+}
+measuring = false;
+const elapsed = (performance.now() - measureStart) / 1000;
+
+function percentile(p: number): number {
+  let total = 0;
+  for (const n of histogram) total += n;
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    seen += histogram[i];
+    if (seen >= total * p) return i * BUCKET_MS;
+  }
+  return NaN;
+}
+
+console.log(
+  JSON.stringify({
+    subscribers,
+    deliveriesPerSecond: deliveries / elapsed,
+    messagesPerSecond: completedMessages / elapsed,
+    p50Ms: percentile(0.5),
+    p99Ms: percentile(0.99),
+  }),
+);
+process.exit(0);
