@@ -1,22 +1,13 @@
 // The HTTP surface of the push server: publish API and its auth, scheduled
 // publishes, the push port, health and metrics, CORS, and every error status.
 import * as net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/push/http-io.js';
 import { createServer } from '../src/push/push-server.js';
-import { publish, request, sseClient, startPush, wsClient, type Running } from './helpers/push.js';
+import { publish, pushServers, request, sseClient, wsClient } from './helpers/push.js';
 
 const KEY = 'test-publish-key';
-let running: Running[] = [];
-async function start(options: Parameters<typeof startPush>[0] = {}): Promise<Running> {
-  const server = await startPush(options);
-  running.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(running.map(({ server }) => server.close(200)));
-  running = [];
-});
+const start = pushServers();
 
 describe('POST /publish', () => {
   it('publishes to a channel and answers with the id and how many sessions it reached', async () => {
@@ -270,5 +261,26 @@ describe('robustness', () => {
       { numRuns: 300 },
     );
     expect((await request(`${base}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('bugs in hooks', () => {
+  it('a throwing authorize hook answers 500 (4500 on /ws), reaches onError and the server error event, and harms no one else', async () => {
+    const errors: string[] = [];
+    const { server, base, wsUrl } = await start({
+      authorize: (channel) => {
+        if (channel === 'boom') throw new Error('hook bug');
+        return true;
+      },
+      handler: { onError: (_session, error) => errors.push(`handler: ${error.message}`) },
+    });
+    server.on('error', (error) => errors.push(`server: ${error.message}`));
+    const answer = await request(`${base}/sse?channel=boom`);
+    expect(answer).toMatchObject({ status: 500, json: { error: 'internal server error' } });
+    expect((await wsClient(`${wsUrl}?channel=boom`).closed).code).toBe(4500);
+    expect(errors).toEqual(['handler: hook bug', 'server: hook bug', 'handler: hook bug', 'server: hook bug']);
+    const fine = wsClient(`${wsUrl}?channel=fine`);
+    expect((await fine.inbox.until((m) => m.type === 'ready')).channels).toEqual(['fine']);
+    fine.socket.close();
   });
 });

@@ -1,19 +1,11 @@
 // GET /poll through the real server: hold and wake, cursors, gaps, session
 // expiry, and a property over random publish/poll/reconnect interleavings.
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Session } from '../src/hub/hub.js';
-import { publish, request, startPush, type Json, type Running } from './helpers/push.js';
+import { publish, request, pushServers, type Json } from './helpers/push.js';
 
-let running: Running | null = null;
-async function start(options: Parameters<typeof startPush>[0] = {}): Promise<Running> {
-  running = await startPush(options);
-  return running;
-}
-afterEach(async () => {
-  await running?.server.close(200);
-  running = null;
-});
+const start = pushServers();
 
 const data = (answer: Json): unknown[] => answer.messages.map((m: Json) => m.data);
 

@@ -1,19 +1,11 @@
 // GET /ws through the real server: the envelope, commands and their answers,
 // resume after reconnect, identity, channel authorization, abuse handling.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signToken } from '../src/auth/jwt.js';
 import type { Session } from '../src/hub/hub.js';
-import { publish, startPush, wsClient, type Json, type Running } from './helpers/push.js';
+import { publish, pushServers, wsClient, type Json } from './helpers/push.js';
 
-let running: Running | null = null;
-async function start(options: Parameters<typeof startPush>[0] = {}): Promise<Running> {
-  running = await startPush(options);
-  return running;
-}
-afterEach(async () => {
-  await running?.server.close(200);
-  running = null;
-});
+const start = pushServers();
 
 async function ready(url: string) {
   const client = wsClient(url);

@@ -55,8 +55,6 @@ export interface Client {
   readonly transport: Transport;
   /** Secret naming this session in `POST /send` (and poll requests). */
   readonly token: string;
-  /** End the session from the server side (shutdown). */
-  readonly end: () => void;
 }
 
 /** The answer to a command that succeeded. */
@@ -71,6 +69,8 @@ export interface Ack {
 export class PushCore {
   /** Open sessions by token. */
   readonly clients = new Map<string, Client>();
+  /** Told of every bug reported (the server emits it as 'error'). */
+  onBug: ((error: Error) => void) | null = null;
 
   constructor(
     readonly hub: Hub,
@@ -98,10 +98,10 @@ export class PushCore {
   }
 
   /** Open a hub session for an admitted client and subscribe its channels. */
-  open(admission: Admission, transport: Transport, sink: SessionSink, end: () => void): Client {
+  open(admission: Admission, transport: Transport, sink: SessionSink): Client {
     const session = this.hub.open(sink, { uid: admission.identity.uid, transport });
     for (const channel of admission.channels) this.hub.subscribe(session, channel);
-    const client: Client = { session, identity: admission.identity, transport, token: newToken(), end };
+    const client: Client = { session, identity: admission.identity, transport, token: newToken() };
     this.clients.set(client.token, client);
     this.callHook(session, 'onOpen', session);
     return client;
@@ -179,8 +179,18 @@ export class PushCore {
     }
   }
 
+  /** A bug (in a hook, or here): to the handler's onError and to `onBug`. */
   reportError(session: Session | null, error: unknown): void {
-    this.callHook(session, 'onError', session, error instanceof Error ? error : new Error(String(error)));
+    const bug = error instanceof Error ? error : new Error(String(error));
+    this.callHook(session, 'onError', session, bug);
+    this.onBug?.(bug);
+  }
+
+  /** The answer for a failed request: an HttpError as it is; anything else is a bug, reported and answered 500. */
+  refusal(error: unknown, session: Session | null): HttpError {
+    if (error instanceof HttpError) return error;
+    this.reportError(session, error);
+    return new HttpError(500, 'internal server error');
   }
 
   private async checkSubscribe(channel: string, identity: Identity): Promise<void> {
@@ -200,9 +210,4 @@ export class PushCore {
 
 function newToken(): string {
   return randomBytes(18).toString('base64url');
-}
-
-/** An error from a hook or a refusal, as the HttpError a client is answered with (500 for bugs). */
-export function toHttpError(error: unknown): HttpError {
-  return error instanceof HttpError ? error : new HttpError(500, 'internal server error');
 }

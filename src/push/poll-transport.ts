@@ -5,7 +5,7 @@
 // request and expires when its client stops polling.
 import type * as http from 'node:http';
 import type { HubMessage } from '../hub/hub.js';
-import { toHttpError, type Client, type PushCore } from './core.js';
+import type { Client, PushCore } from './core.js';
 import { HttpError, sendError, sendJson } from './http-io.js';
 import { envelopeJson } from './wire.js';
 
@@ -56,8 +56,7 @@ export class PollTransport {
         fresh = cursor === undefined;
       }
     } catch (error) {
-      if (!(error instanceof HttpError)) this.core.reportError(null, error);
-      sendError(response, toHttpError(error));
+      sendError(response, this.core.refusal(error, null));
       return;
     }
     client.lastSeen = this.core.settings.now();
@@ -100,12 +99,7 @@ export class PollTransport {
   }
 
   private open(admission: Parameters<PushCore['open']>[0]): PollClient {
-    const client = this.core.open(
-      admission,
-      'poll',
-      { deliver: (message) => this.deliver(client, message) },
-      () => this.end(client),
-    ) as PollClient;
+    const client = this.core.open(admission, 'poll', { deliver: (message) => this.deliver(client, message) }) as PollClient;
     client.held = null;
     client.lastSeen = this.core.settings.now();
     this.clients.set(client.token, client);

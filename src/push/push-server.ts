@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import { Hub } from '../hub/hub.js';
 import { errorResponse } from '../protocol/handshake.js';
-import { PushCore, toHttpError, type ChannelCheck, type PushHandler, type Settings } from './core.js';
+import { PushCore, type ChannelCheck, type PushHandler, type Settings } from './core.js';
 import { bearerToken, ConfigError, HttpError, readJsonBody, sendError, sendJson } from './http-io.js';
 import { checkOrigin } from './identity.js';
 import { Metrics } from './metrics.js';
@@ -90,7 +90,7 @@ const CORS_REQUEST_HEADERS = 'Content-Type, Authorization, Last-Event-ID, X-Push
 
 /** Listener signatures of PushServer's events. */
 export interface PushServerEvents {
-  /** A bug in a hook or the server itself, after the client got a 500. Only emitted while listened to. */
+  /** A bug in a hook (including the handler's own methods) or in the server. Only emitted while listened to. */
   error: (error: Error) => void;
 }
 
@@ -146,6 +146,9 @@ export class PushServer extends EventEmitter {
       now,
     };
     this.core = new PushCore(this.hub, this.settings, this.metrics);
+    this.core.onBug = (error) => {
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    };
     this.ws = new WebSocketTransport(this.core, {
       maxMessageBytes: options.maxMessageBytes ?? 64 * 1024,
       perMessageDeflate: options.perMessageDeflate ?? false,
@@ -240,10 +243,7 @@ export class PushServer extends EventEmitter {
     response.on('finish', () => {
       if (response.statusCode >= 400) this.metrics.countError(response.statusCode);
     });
-    this.route(request, response).catch((error: unknown) => {
-      if (!(error instanceof HttpError)) this.reportBug(error);
-      sendError(response, toHttpError(error));
-    });
+    this.route(request, response).catch((error: unknown) => sendError(response, this.core.refusal(error, null)));
   }
 
   private async route(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
@@ -375,10 +375,6 @@ export class PushServer extends EventEmitter {
       return;
     }
     this.ws.handleUpgrade(request, socket, head, url);
-  }
-
-  private reportBug(error: unknown): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 }
 

@@ -4,8 +4,9 @@
 import type * as http from 'node:http';
 import type { HubMessage } from '../hub/hub.js';
 import { encodeSseComment, encodeSseEvent, encodeSseRetry } from '../protocol/sse.js';
-import { toHttpError, type Client, type PushCore } from './core.js';
-import { HttpError, sendError } from './http-io.js';
+import type { Client, PushCore } from './core.js';
+import { sendError } from './http-io.js';
+import { TurnCork } from './turn-cork.js';
 import { envelopeJson } from './wire.js';
 
 export interface SseTransportSettings {
@@ -15,7 +16,6 @@ export interface SseTransportSettings {
 
 interface SseClient extends Client {
   response: http.ServerResponse;
-  corked: boolean;
   /** `?envelope=1`: data is the whole JSON envelope and every event is a `message`. */
   envelope: boolean;
 }
@@ -28,9 +28,7 @@ export class SseTransport {
   private encodedFor: HubMessage | null = null;
   private encodedPlain = '';
   private encodedEnvelope = '';
-  // Streams written to in this event-loop turn, corked until it ends: the
-  // publishes of one turn reach each client in one write.
-  private readonly corked: SseClient[] = [];
+  private readonly cork = new TurnCork();
 
   constructor(
     private readonly core: PushCore,
@@ -46,16 +44,12 @@ export class SseTransport {
     try {
       admission = await this.core.admit(query, request.headers, since);
     } catch (error) {
-      if (!(error instanceof HttpError)) this.core.reportError(null, error);
-      sendError(response, toHttpError(error));
+      sendError(response, this.core.refusal(error, null));
       return;
     }
     if (response.destroyed) return;
-    const client = this.core.open(admission, 'sse', { deliver: (message) => this.deliver(client, message) }, () =>
-      response.end(),
-    ) as SseClient;
+    const client = this.core.open(admission, 'sse', { deliver: (message) => this.deliver(client, message) }) as SseClient;
     client.response = response;
-    client.corked = false;
     client.envelope = query.get('envelope') === '1';
     this.streams.add(client);
     response.on('close', () => {
@@ -104,22 +98,11 @@ export class SseTransport {
       response.destroy();
       return;
     }
-    if (!client.corked) {
-      client.corked = true;
-      response.cork();
-      if (this.corked.push(client) === 1) setImmediate(this.uncorkAll);
-    }
+    this.cork.hold(response);
     response.write(this.encode(client, message));
     this.core.delivered(client);
   }
 
-  private readonly uncorkAll = (): void => {
-    for (const client of this.corked) {
-      client.corked = false;
-      client.response.uncork();
-    }
-    this.corked.length = 0;
-  };
 
   private encode(client: SseClient, message: HubMessage): string {
     if (message !== this.encodedFor) {

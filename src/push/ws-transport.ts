@@ -7,8 +7,9 @@ import type { HubMessage } from '../hub/hub.js';
 import { CloseCode } from '../protocol/close.js';
 import { WebSocketServer } from '../server.js';
 import { OPEN, PreparedMessage, type WebSocket } from '../websocket.js';
-import { toHttpError, type Admission, type Client, type PushCore } from './core.js';
+import type { Admission, Client, PushCore } from './core.js';
 import { HttpError } from './http-io.js';
+import { TurnCork } from './turn-cork.js';
 import { envelopeJson, parseCommandText, type Ref } from './wire.js';
 
 export interface WebSocketTransportSettings {
@@ -31,7 +32,6 @@ interface WsClient extends Client {
   socket: WebSocket;
   errors: number;
   pending: number;
-  corked: boolean;
   tail: Promise<void>;
 }
 
@@ -40,9 +40,7 @@ export class WebSocketTransport {
   // One encoding per published message, reused for every socket it reaches.
   private preparedFor: HubMessage | null = null;
   private prepared: PreparedMessage | null = null;
-  // Sockets written to in this event-loop turn, corked until it ends: the
-  // publishes of one turn reach each socket in one write.
-  private readonly corked: WsClient[] = [];
+  private readonly cork = new TurnCork();
 
   constructor(
     private readonly core: PushCore,
@@ -61,10 +59,7 @@ export class WebSocketTransport {
     socket.on('error', () => socket.destroy());
     const admitted = this.core.admit(url.searchParams, request.headers, url.searchParams.get('since')).then(
       (admission) => ({ admission }),
-      (error: unknown) => {
-        if (!(error instanceof HttpError)) this.core.reportError(null, error);
-        return { error: toHttpError(error) };
-      },
+      (error: unknown) => ({ error: this.core.refusal(error, null) }),
     );
     void admitted.then((result) => {
       this.server.handleUpgrade(request, socket, head, (ws) => {
@@ -80,16 +75,10 @@ export class WebSocketTransport {
   }
 
   private attach(ws: WebSocket, admission: Admission): void {
-    const client = this.core.open(
-      admission,
-      'ws',
-      { deliver: (message) => this.deliver(client, message) },
-      () => ws.close(CloseCode.GoingAway, 'server shutting down'),
-    ) as WsClient;
+    const client = this.core.open(admission, 'ws', { deliver: (message) => this.deliver(client, message) }) as WsClient;
     client.socket = ws;
     client.errors = 0;
     client.pending = 0;
-    client.corked = false;
     client.tail = Promise.resolve();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(client, data, isBinary));
     ws.on('close', () => this.core.close(client));
@@ -122,22 +111,11 @@ export class WebSocketTransport {
       this.prepared = new PreparedMessage(envelopeJson(message));
       this.preparedFor = message;
     }
-    if (!client.corked) {
-      client.corked = true;
-      ws.cork();
-      if (this.corked.push(client) === 1) setImmediate(this.uncorkAll);
-    }
+    this.cork.hold(ws);
     ws.sendPrepared(this.prepared!);
     this.core.delivered(client);
   }
 
-  private readonly uncorkAll = (): void => {
-    for (const client of this.corked) {
-      client.corked = false;
-      client.socket.uncork();
-    }
-    this.corked.length = 0;
-  };
 
   private receive(client: WsClient, data: Buffer, isBinary: boolean): void {
     if (isBinary) {
@@ -162,8 +140,7 @@ export class WebSocketTransport {
         const ack = await this.core.run(client, command);
         if (client.socket.readyState === OPEN) client.socket.send(JSON.stringify(ack));
       } catch (error) {
-        if (!(error instanceof HttpError)) this.core.reportError(client.session, error);
-        this.refuse(client, toHttpError(error), command.ref);
+        this.refuse(client, this.core.refusal(error, client.session), command.ref);
       } finally {
         client.pending--;
       }

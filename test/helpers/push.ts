@@ -1,5 +1,6 @@
 // Helpers for driving a real push server over loopback.
 import * as http from 'node:http';
+import { afterEach } from 'vitest';
 import WS from 'ws';
 import { createServer, type PushServer, type PushServerOptions } from '../../src/push/push-server.js';
 import { parseEventStream, type ParsedEvent } from './sse-parser.js';
@@ -15,6 +16,22 @@ export async function startPush(options: PushServerOptions = {}): Promise<Runnin
   const server = createServer({ pingIntervalMs: 0, ...options });
   const { port, pushPort } = await server.listen(0);
   return { server, base: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws`, pushPort };
+}
+
+/**
+ * For a test file: a `start(options)` that starts a push server and closes
+ * it (and every other it started) after each test.
+ */
+export function pushServers(): (options?: PushServerOptions) => Promise<Running> {
+  const started: Running[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map(({ server }) => server.close(200)));
+  });
+  return async (options = {}) => {
+    const running = await startPush(options);
+    started.push(running);
+    return running;
+  };
 }
 
 export interface Answer {
