@@ -20,7 +20,10 @@ export interface PushHandler {
   /** A client's `send` command (WebSocket frame or `POST /send`). */
   onMessage?(session: Session, data: unknown): void;
   onClose?(session: Session): void;
-  /** Exceptions from the other methods and from hooks; `session` is null before a session exists. */
+  /**
+   * Exceptions from the other methods and from hooks (`session` is null before
+   * a session exists), and a WebSocket client's protocol errors.
+   */
   onError?(session: Session | null, error: Error): void;
 }
 

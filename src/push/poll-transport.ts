@@ -42,8 +42,8 @@ export class PollTransport {
     const query = url.searchParams;
     let timeoutMs: number;
     let client: PollClient | undefined;
-    let cursor = query.get('cursor') ?? undefined;
-    let fresh = false;
+    const cursor = query.get('cursor') ?? undefined;
+    let opened = false;
     try {
       timeoutMs = this.parseTimeout(query.get('timeout'));
       if (cursor === '') throw new HttpError(400, 'cursor must not be empty; leave it out on the first poll');
@@ -53,7 +53,7 @@ export class PollTransport {
         const admission = await this.core.admit(query, request.headers, cursor ?? null);
         if (response.destroyed) return;
         client = this.open(admission);
-        fresh = cursor === undefined;
+        opened = true;
       }
     } catch (error) {
       sendError(response, this.core.refusal(error, null));
@@ -62,14 +62,14 @@ export class PollTransport {
     client.lastSeen = this.core.settings.now();
     // One request per session at a time: a newer one answers the older with what it has.
     if (client.held) this.answer(client, client.held.messages);
-    if (fresh || cursor !== undefined) {
-      const backlog = this.core.backlog(client, cursor);
-      if (backlog.messages.length > 0 || backlog.gap || timeoutMs === 0) {
-        this.respond(client, response, backlog.messages, backlog.gap);
-        return;
-      }
-    } else if (timeoutMs === 0) {
-      this.respond(client, response, [], false);
+    // A new session gets its resume (counted) or unread inbox; a live one what came after its cursor.
+    const backlog = opened
+      ? this.core.backlog(client, cursor)
+      : cursor === undefined
+        ? { messages: [], gap: false }
+        : this.core.hub.replay(client.session, cursor);
+    if (backlog.messages.length > 0 || backlog.gap || timeoutMs === 0) {
+      this.respond(client, response, backlog.messages, backlog.gap);
       return;
     }
     const holder = client;

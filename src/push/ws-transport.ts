@@ -82,8 +82,9 @@ export class WebSocketTransport {
     client.tail = Promise.resolve();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(client, data, isBinary));
     ws.on('close', () => this.core.close(client));
-    ws.on('error', (error: Error) => this.core.reportError(client.session, error));
-    // RFC 6455 allows nothing before open; from here on: the backlog, then the ready marker.
+    // A peer's protocol error is the client's fault, not a bug: the handler hears of it, the server does not.
+    ws.on('error', (error: Error) => this.core.callHook(client.session, 'onError', client.session, error));
+    // First what the client missed (or its unread inbox), then the ready marker; live messages follow.
     const backlog = this.core.backlog(client, admission.since);
     if (backlog.gap) ws.send(JSON.stringify({ type: 'gap', since: admission.since ?? null }));
     for (const message of backlog.messages) this.deliver(client, message);
