@@ -1,8 +1,9 @@
 // Load generator for fan-out benchmarks, in its own process so its cost is
 // the same for every server:
-//   node load-fanout.js <port> <ws|sse> <subscribers> <seconds> <window>
+//   node load-fanout.js <port> <ws|sse|poll> <subscribers> <seconds> <window>
 // Opens <subscribers> raw-socket subscribers (WebSocket frames or a chunked
-// text/event-stream, parsed by hand), then publishes over HTTP keep-alive,
+// text/event-stream, parsed by hand; or long-poll loops over node:http
+// keep-alive), then publishes over HTTP keep-alive,
 // keeping at most <window> messages not yet received by every subscriber.
 // Each message carries its send time; every delivery's latency is recorded.
 // Prints one JSON line: deliveries/s, messages/s, latency p50/p99 (ms).
@@ -30,10 +31,12 @@ let completedMessages = 0;
 const pending = new Map<number, number>();
 let wake: (() => void) | null = null;
 
-/** A delivery's payload holds `"s":<seq>,"t":<ms>`; find them without parsing JSON. */
+/** Every delivery in `text` from `from` to `to` holds `"s":<seq>,"t":<ms>`; find them without parsing JSON. */
 function record(text: string, from: number, to: number): void {
-  const s = text.indexOf('"s":', from);
-  if (s === -1 || s >= to) return; // not a benchmark message (ready, retry, …)
+  for (let s = text.indexOf('"s":', from); s !== -1 && s < to; s = text.indexOf('"s":', s + 4)) recordOne(text, s);
+}
+
+function recordOne(text: string, s: number): void {
   const seq = parseInt(text.slice(s + 4, s + 20), 10);
   const t = text.indexOf('"t":', s);
   const sent = parseFloat(text.slice(t + 4, t + 30));
@@ -99,7 +102,36 @@ function sseReader(): (chunk: Buffer) => void {
   };
 }
 
+const pollAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+function get(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: pollAgent }, (response) => {
+        let body = '';
+        response.setEncoding('latin1');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+/** A long-poll subscriber: polls again with the returned cursor as soon as an answer comes. */
+async function pollSubscriber(): Promise<void> {
+  const first = JSON.parse(await get('/poll?channel=bench&timeout=0')) as { cursor: string; session: string };
+  void (async () => {
+    let { cursor } = first;
+    for (;;) {
+      const body = await get(`/poll?channel=bench&cursor=${cursor}&session=${first.session}&timeout=25`);
+      record(body, 0, body.length);
+      cursor = /"cursor":"([^"]+)"/.exec(body)![1];
+    }
+  })();
+}
+
 function subscribe(): Promise<void> {
+  if (transport === 'poll') return pollSubscriber();
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.setNoDelay(true);

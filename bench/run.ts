@@ -134,6 +134,18 @@ async function compare<Impl extends string>(
   }
 }
 
+/** A workload with no peer to compare against: pushwire's medians alone. */
+async function measureAlone(workload: string, metrics: Metric[], measure: () => Promise<Record<string, number>>): Promise<void> {
+  if (!workload.includes(only)) return;
+  const samples: Record<string, number>[] = [];
+  for (let round = 0; round < rounds; round++) samples.push(await measure());
+  for (const { key, unit, lowerIsBetter = false } of metrics) {
+    const ours = median(samples.map((s) => s[key]));
+    rows.push({ workload, unit, peer: 'none', pushwire: ours, peerValue: NaN, ratio: NaN, lowerIsBetter });
+    console.log(`${workload.padEnd(52)} ${unit.padEnd(12)} pushwire ${(ours >= 100 ? ours.toFixed(0) : ours.toFixed(2)).padStart(10)}  (no peer)`);
+  }
+}
+
 /** A workload measured as one number against ws. */
 function compareWithWs(workload: string, unit: string, measure: (impl: Target) => Promise<number>): Promise<void> {
   const lowerIsBetter = unit === 'bytes';
@@ -187,7 +199,7 @@ if (only === '') console.log('(the JSON messages average 514 bytes uncompressed;
 
 // Fan-out through the push server: one publish (HTTP POST /publish, the same
 // from the same publisher for every target) reaching every subscriber.
-async function fanout(impl: string, transport: 'ws' | 'sse', subscribers: number, window: number): Promise<Record<string, number>> {
+async function fanout(impl: string, transport: 'ws' | 'sse' | 'poll', subscribers: number, window: number): Promise<Record<string, number>> {
   const child = spawn(process.execPath, [here('./servers/fanout.js'), impl, '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' },
@@ -222,6 +234,9 @@ await compare(`fan-out WebSocket, ${fanoutSubscribers} subscribers, 1 publish in
 await compare(`fan-out SSE, ${fanoutSubscribers} subscribers, 16 publishes in flight`, 'better-sse', fanoutMetrics, (impl) =>
   fanout(impl, 'sse', fanoutSubscribers, 16),
 );
+await measureAlone(`fan-out long-poll, ${fanoutSubscribers} subscribers, 16 publishes in flight`, fanoutMetrics, () =>
+  fanout('pushwire', 'poll', fanoutSubscribers, 16),
+);
 
 const report = {
   date: new Date().toISOString(),
@@ -234,4 +249,6 @@ const report = {
 };
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(`${resultsDir}bench-${quick ? 'quick' : 'full'}.json`, `${JSON.stringify(report, null, 2)}\n`);
+// A run of some workloads (--only) must not replace the record of a whole run.
+const name = only !== '' ? 'partial' : quick ? 'quick' : 'full';
+writeFileSync(`${resultsDir}bench-${name}.json`, `${JSON.stringify(report, null, 2)}\n`);

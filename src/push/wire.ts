@@ -32,18 +32,20 @@ export function toEnvelope(message: HubMessage): MessageEnvelope {
   return { type: 'message', ...target, id: message.id, ...event, data: message.data, time: message.time };
 }
 
-// A publish reaches its recipients one after another, so remembering the
-// last message serialized makes a fan-out cost one JSON.stringify.
-let lastEnvelopeOf: HubMessage | null = null;
-let lastEnvelopeJson = '';
+// A fan-out hands the same message to every recipient, and long-poll answers
+// repeat the recent ones, so the JSON of the last few hundred messages is kept.
+const recentEnvelopes = new Map<HubMessage, string>();
+const RECENT_ENVELOPES = 256;
 
-/** The envelope as JSON text, serialized once per message. */
+/** The envelope as JSON text, serialized once per (recent) message. */
 export function envelopeJson(message: HubMessage): string {
-  if (message !== lastEnvelopeOf) {
-    lastEnvelopeJson = JSON.stringify(toEnvelope(message));
-    lastEnvelopeOf = message;
+  let json = recentEnvelopes.get(message);
+  if (json === undefined) {
+    json = JSON.stringify(toEnvelope(message));
+    recentEnvelopes.set(message, json);
+    if (recentEnvelopes.size > RECENT_ENVELOPES) recentEnvelopes.delete(recentEnvelopes.keys().next().value!);
   }
-  return lastEnvelopeJson;
+  return json;
 }
 
 // ---- names ----
