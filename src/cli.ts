@@ -22,6 +22,7 @@ options (flag, environment variable):
   --history-age SECONDS    PUSHWIRE_HISTORY_AGE     how long they are kept (3600)
   --push-port N            PUSHWIRE_PUSH_PORT       line-protocol publish port on 127.0.0.1
   --client-publish         PUSHWIRE_CLIENT_PUBLISH  let clients publish to channels they may join
+  --demo                   PUSHWIRE_DEMO            serve the demo chat at / (clients may publish to demo:*)
   --max-payload N                                   echo: largest message in bytes (${DEFAULT_MAX_PAYLOAD})
   --deflate / --no-deflate                          permessage-deflate (echo: on, serve: off)
   --help                                            show this text
@@ -40,6 +41,7 @@ export interface CliFlags {
   historyAgeSeconds?: number;
   pushPort?: number;
   clientPublish: boolean;
+  demo: boolean;
 }
 
 type Setter = (flags: CliFlags, value: string, name: string) => void;
@@ -72,12 +74,15 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     maxPayload: DEFAULT_MAX_PAYLOAD,
     deflate: undefined,
     clientPublish: false,
+    demo: false,
   };
   for (const { env: variable, set } of Object.values(VALUE_FLAGS)) {
     const value = variable === undefined ? undefined : env[variable];
     if (value !== undefined && value !== '') set(flags, value, variable!);
   }
-  if (env.PUSHWIRE_CLIENT_PUBLISH !== undefined) flags.clientPublish = /^(1|true|yes)$/i.test(env.PUSHWIRE_CLIENT_PUBLISH);
+  const yes = (value: string | undefined): boolean => /^(1|true|yes)$/i.test(value ?? '');
+  if (env.PUSHWIRE_CLIENT_PUBLISH !== undefined) flags.clientPublish = yes(env.PUSHWIRE_CLIENT_PUBLISH);
+  if (env.PUSHWIRE_DEMO !== undefined) flags.demo = yes(env.PUSHWIRE_DEMO);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const valueFlag = VALUE_FLAGS[arg];
@@ -94,6 +99,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
         break;
       case '--client-publish':
         flags.clientPublish = true;
+        break;
+      case '--demo':
+        flags.demo = true;
         break;
       case '--help':
       case '-h':
@@ -147,6 +155,7 @@ export async function startServe(flags: CliFlags): Promise<{ server: PushServer;
     historyAgeMs: flags.historyAgeSeconds === undefined ? undefined : flags.historyAgeSeconds * 1000,
     pushPort: flags.pushPort,
     clientPublish: flags.clientPublish,
+    demo: flags.demo,
     perMessageDeflate: flags.deflate ?? false,
   });
   return { server, ...(await server.listen(flags.port ?? 8080, flags.host)) };
@@ -185,6 +194,7 @@ async function main(argv: string[]): Promise<void> {
     const base = `${hostForUrl(flags.host)}:${started.port}`;
     const push = started.pushPort === undefined ? '' : `, push port 127.0.0.1:${started.pushPort}`;
     process.stdout.write(`pushwire serve listening on http://${base}/ (ws://${base}/ws${push})\n`);
+    if (flags.demo) process.stdout.write(`demo: open http://${base}/ in two browser windows\n`);
     close = (done) => void started.server.close().then(done);
   } else {
     process.stderr.write(`pushwire: unknown command ${flags.command}\n\n${USAGE}`);

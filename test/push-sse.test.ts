@@ -42,7 +42,7 @@ describe('SSE transport', () => {
     const ready = await sse.inbox.next();
     expect(sse.text.startsWith('retry: 50\n\n')).toBe(true);
     expect(ready.type).toBe('ready');
-    expect(JSON.parse(ready.data)).toEqual({ session: expect.any(String), uid: null, channels: ['news'] });
+    expect(JSON.parse(ready.data)).toEqual({ session: expect.any(String), uid: null, channels: ['news'], retry: 50 });
     await publish(base, { channel: 'news', event: 'headline', data: { text: 'line one\nline two\r\n' } });
     await publish(base, { channel: 'news', data: 'plain' });
     const headline = await sse.inbox.next();

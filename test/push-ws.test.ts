@@ -23,6 +23,7 @@ describe('WebSocket transport', () => {
       uid: null,
       channels: ['a', 'b'],
       lastId: expect.stringMatching(/-0$/),
+      retry: 3000,
     });
     await publish(base, { channel: 'b', data: [1, 'two', { three: 3 }] });
     await publish(base, { channel: 'elsewhere', data: 'not for us' });

@@ -40,6 +40,8 @@ export interface Settings extends IdentitySettings {
   maxBodyBytes: number;
   maxBufferedBytes: number;
   maxClientErrors: number;
+  /** Reconnect delay hint for clients, ms (SSE `retry:`, and `retry` in the ready message). */
+  retryMs: number;
   now: () => number;
 }
 

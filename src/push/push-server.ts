@@ -4,9 +4,11 @@
 // publish API, and the server's life (listen, graceful close) live here.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { Hub } from '../hub/hub.js';
+import { DEMO_PAGE } from './demo-page.js';
 import { errorResponse } from '../protocol/handshake.js';
 import { PushCore, type ChannelCheck, type PushHandler, type Settings } from './core.js';
 import { bearerToken, ConfigError, HttpError, readJsonBody, sendError, sendJson } from './http-io.js';
@@ -54,7 +56,7 @@ export interface PushServerOptions {
   perMessageDeflate?: boolean;
   /** WebSocket keepalive ping interval, ms; 0 = off. Default 30 000. */
   pingIntervalMs?: number;
-  /** `retry:` hint sent to SSE clients, ms. Default 3000. */
+  /** Reconnect delay hint for clients, ms: SSE `retry:`, and `retry` in every transport's ready message. Default 3000. */
   sseRetryMs?: number;
   /** SSE heartbeat comment interval, ms (also how often idle poll sessions are swept). Default 15 000. */
   heartbeatMs?: number;
@@ -68,6 +70,8 @@ export interface PushServerOptions {
   pushPort?: number;
   /** The clock (ms), for tokens, history and schedules. Default Date.now. */
   now?: () => number;
+  /** Serve the demo chat at `/` and let clients publish to `demo:` channels. Default false. */
+  demo?: boolean;
 }
 
 /** The answer to one publish. */
@@ -83,6 +87,7 @@ const ROUTES: Record<string, readonly string[]> = {
   '/scheduled': ['GET'],
   '/healthz': ['GET'],
   '/metrics': ['GET'],
+  '/client.js': ['GET'],
 };
 const SCHEDULED_ITEM = /^\/scheduled\/([^/]+)$/;
 /** Headers a browser client may send cross-origin (CORS preflight). */
@@ -137,12 +142,13 @@ export class PushServer extends EventEmitter {
       leewaySeconds: options.tokenLeewaySeconds ?? 5,
       allowedOrigins: options.allowedOrigins?.map((origin) => origin.toLowerCase()),
       authorize: options.authorize,
-      clientPublish: options.clientPublish ?? false,
+      clientPublish: options.demo ? demoPublish(options.clientPublish ?? false) : (options.clientPublish ?? false),
       handler: options.handler ?? {},
       maxChannels: options.maxChannels ?? 100,
       maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
       maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
       maxClientErrors: options.maxClientErrors ?? 10,
+      retryMs: options.sseRetryMs ?? 3000,
       now,
     };
     this.core = new PushCore(this.hub, this.settings, this.metrics);
@@ -155,7 +161,7 @@ export class PushServer extends EventEmitter {
       pingIntervalMs: options.pingIntervalMs ?? 30_000,
       maxPendingCommands: 64,
     });
-    this.sse = new SseTransport(this.core, { retryMs: options.sseRetryMs ?? 3000 });
+    this.sse = new SseTransport(this.core);
     const maxPollTimeoutMs = options.maxPollTimeoutMs ?? 60_000;
     this.poll = new PollTransport(this.core, {
       defaultTimeoutMs: Math.min(options.pollTimeoutMs ?? 25_000, maxPollTimeoutMs),
@@ -250,7 +256,11 @@ export class PushServer extends EventEmitter {
     if (this.closing) throw new HttpError(503, 'server is shutting down', { Connection: 'close' });
     const url = parseUrl(request.url);
     const scheduledItem = SCHEDULED_ITEM.exec(url.pathname);
-    const methods = scheduledItem ? ['DELETE'] : ROUTES[url.pathname];
+    const methods = scheduledItem
+      ? ['DELETE']
+      : url.pathname === '/' && this.options.demo
+        ? ['GET']
+        : ROUTES[url.pathname];
     if (!methods) throw new HttpError(404, `no route ${url.pathname}`);
     if (!methods.includes(request.method ?? '')) {
       throw new HttpError(405, `${request.method} is not allowed on ${url.pathname}`, { Allow: methods.join(', ') });
@@ -285,6 +295,10 @@ export class PushServer extends EventEmitter {
         response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
         response.end(this.metrics.render(this.hub.sessionCounts(), this.scheduler.size));
         return;
+      case '/client.js':
+        return sendText(response, 'text/javascript; charset=utf-8', await browserClient());
+      case '/':
+        return sendText(response, 'text/html; charset=utf-8', DEMO_PAGE);
     }
   }
 
@@ -381,6 +395,38 @@ export class PushServer extends EventEmitter {
 /** Create a push server (not yet listening). */
 export function createServer(options: PushServerOptions = {}): PushServer {
   return new PushServer(options);
+}
+
+/** In the demo, clients may also publish to `demo:` channels. */
+function demoPublish(clientPublish: boolean | ChannelCheck): ChannelCheck {
+  return (channel, identity) =>
+    channel.startsWith('demo:') || (typeof clientPublish === 'function' ? clientPublish(channel, identity) : clientPublish);
+}
+
+let browserClientSource: Promise<string> | null = null;
+
+/**
+ * The compiled browser client. From dist/src/push it sits in ../client; when
+ * this module runs from src (tests), the build's copy in dist is used.
+ */
+function browserClient(): Promise<string> {
+  browserClientSource ??= (async () => {
+    for (const candidate of ['../client/pushwire-client.js', '../../dist/src/client/pushwire-client.js']) {
+      try {
+        return await readFile(new URL(candidate, import.meta.url), 'utf8');
+      } catch {
+        // try the next place
+      }
+    }
+    browserClientSource = null;
+    throw new HttpError(500, 'the browser client is not built: run npm run build');
+  })();
+  return browserClientSource;
+}
+
+function sendText(response: http.ServerResponse, type: string, text: string): void {
+  response.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache', 'Content-Length': Buffer.byteLength(text) });
+  response.end(text);
 }
 
 function describeScheduled(item: ScheduledPublish): Record<string, unknown> {

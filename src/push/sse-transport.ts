@@ -9,11 +9,6 @@ import { sendError } from './http-io.js';
 import { TurnCork } from './turn-cork.js';
 import { envelopeJson } from './wire.js';
 
-export interface SseTransportSettings {
-  /** The `retry:` sent first: the client's reconnection delay, ms. */
-  retryMs: number;
-}
-
 interface SseClient extends Client {
   response: http.ServerResponse;
   /** `?envelope=1`: data is the whole JSON envelope and every event is a `message`. */
@@ -30,10 +25,7 @@ export class SseTransport {
   private encodedEnvelope = '';
   private readonly cork = new TurnCork();
 
-  constructor(
-    private readonly core: PushCore,
-    private readonly settings: SseTransportSettings,
-  ) {}
+  constructor(private readonly core: PushCore) {}
 
   async handle(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
     const query = url.searchParams;
@@ -64,7 +56,7 @@ export class SseTransport {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    let head = `${encodeSseRetry(this.settings.retryMs)}\n`;
+    let head = `${encodeSseRetry(this.core.settings.retryMs)}\n`;
     const backlog = this.core.backlog(client, admission.since);
     if (backlog.gap) head += encodeSseEvent({ event: 'gap', data: JSON.stringify({ since: admission.since ?? null }) });
     for (const message of backlog.messages) head += this.encode(client, message);
@@ -73,7 +65,12 @@ export class SseTransport {
     head += encodeSseEvent({
       id: this.core.hub.lastId,
       event: 'ready',
-      data: JSON.stringify({ session: client.token, uid: client.identity.uid ?? null, channels: [...client.session.channels] }),
+      data: JSON.stringify({
+        session: client.token,
+        uid: client.identity.uid ?? null,
+        channels: [...client.session.channels],
+        retry: this.core.settings.retryMs,
+      }),
     });
     response.write(head);
     for (let i = 0; i < backlog.messages.length; i++) this.core.delivered(client);

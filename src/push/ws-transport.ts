@@ -95,6 +95,7 @@ export class WebSocketTransport {
         uid: client.identity.uid ?? null,
         channels: [...client.session.channels],
         lastId: this.core.hub.lastId,
+        retry: this.core.settings.retryMs,
       }),
     );
   }

@@ -159,12 +159,32 @@ export function sseClient(url: string, headers: Record<string, string> = {}) {
   };
 }
 
-/** A TCP proxy to `port` whose connections can be cut at will: a network failure on demand. */
-export async function cuttableProxy(port: number) {
+/**
+ * A TCP proxy to `port` whose connections can be cut at will: a network
+ * failure on demand. With `refuseUpgrades`, it answers WebSocket upgrade
+ * requests with 403, as some corporate proxies do.
+ */
+export async function cuttableProxy(port: number, options: { refuseUpgrades?: boolean } = {}) {
+  const settings = { ...options };
   const { createServer, connect } = await import('node:net');
   const sockets = new Set<import('node:net').Socket>();
   const server = createServer((inbound) => {
+    if (settings.refuseUpgrades) {
+      inbound.once('data', (first: Buffer) => {
+        if (settings.refuseUpgrades && /^upgrade:\s*websocket/im.test(first.toString('latin1'))) {
+          inbound.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+          return;
+        }
+        pipe(inbound, first);
+      });
+      inbound.on('error', () => {});
+      return;
+    }
+    pipe(inbound);
+  });
+  const pipe = (inbound: import('node:net').Socket, first?: Buffer): void => {
     const outbound = connect(port, '127.0.0.1');
+    if (first) outbound.write(first);
     for (const socket of [inbound, outbound]) {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -173,11 +193,15 @@ export async function cuttableProxy(port: number) {
     inbound.pipe(outbound).pipe(inbound);
     inbound.on('close', () => outbound.destroy());
     outbound.on('close', () => inbound.destroy());
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     base: `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`,
     cut: () => sockets.forEach((socket) => socket.destroy()),
+    /** Start or stop refusing upgrades on new connections. */
+    refuseUpgrades: (refuse: boolean) => {
+      settings.refuseUpgrades = refuse;
+    },
     close: () => new Promise<void>((resolve) => {
       sockets.forEach((socket) => socket.destroy());
       server.close(() => resolve());

@@ -1,0 +1,592 @@
+// The pushwire browser client: one connection to a pushwire server over
+// WebSocket, Server-Sent Events (+ POST /send) or long-polling, in that order
+// of preference, falling back when one cannot open and probing back up while
+// on a fallback. It resumes from the last message id on every reconnect, on
+// any transport, so nothing is missed or repeated, and reconnects with
+// capped exponential backoff and full jitter. No dependencies; served by the
+// server at /client.js.
+
+export type TransportName = 'websocket' | 'sse' | 'poll';
+
+/** A delivered message, as the server sends it. */
+export interface PushMessage {
+  type: 'message';
+  id: string;
+  channel?: string;
+  uid?: string;
+  broadcast?: true;
+  event?: string;
+  data: unknown;
+  time: number;
+}
+
+export interface Ack {
+  type: 'ack';
+  ref?: string | number;
+  channel?: string;
+  id?: string;
+  delivered?: number;
+}
+
+export interface ConnectOptions {
+  /** Channels to subscribe to from the start. */
+  channels?: string[];
+  /** A JWT (`?token=`), or a function returning one (called on every connect). */
+  token?: string | (() => string | Promise<string>);
+  /** Development identity (`?uid=`), for servers without a JWT secret. */
+  uid?: string;
+  /** Transports to use, in order of preference. Default all three. */
+  transports?: TransportName[];
+  /**
+   * Called when the server refuses the token (close 4401 / HTTP 401). Return
+   * a fresh token to reconnect with; without this callback the client stops.
+   */
+  refreshToken?: () => string | Promise<string>;
+  /** First reconnect delay, ms, before jitter; the server's retry hint overrides it. Default 1000. */
+  initialDelayMs?: number;
+  /** Longest reconnect delay, ms. Default 30 000. */
+  maxDelayMs?: number;
+  /** A transport that has not said `ready` within this many ms counts as blocked. Default 5000. */
+  openTimeoutMs?: number;
+  /** On a fallback transport, try the preferred one again after this many ms. Default 30 000. */
+  upgradeAfterMs?: number;
+  /** Long-poll hold, seconds. Default 25. */
+  pollTimeout?: number;
+}
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  willReconnect: boolean;
+}
+
+interface ClientEvents {
+  open: { transport: TransportName };
+  message: PushMessage;
+  close: CloseInfo;
+  reconnecting: { attempt: number; delayMs: number };
+  gap: { since: string | null };
+  error: Error;
+}
+
+/** A command the server refused, with its status (HTTP-style code). */
+export class PushError extends Error {
+  override readonly name = 'PushError';
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Full jitter (uniform between 0 and the capped exponential delay). */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** attempt));
+}
+
+/** What a transport reports to the client. */
+interface Link {
+  /** Connected and resumed: the server said `ready`. */
+  ready(session: string, cursor: string, retryMs?: number): void;
+  message(message: PushMessage): void;
+  gap(since: string | null): void;
+  /** The transport ended; `code` is a close code (HTTP statuses map to 4000 + status). */
+  closed(code: number, reason: string): void;
+}
+
+interface Transport {
+  readonly name: TransportName;
+  command(command: Record<string, unknown>): Promise<Ack>;
+  close(): void;
+}
+
+type Pending = { command: Record<string, unknown>; resolve: (ack: Ack) => void; reject: (error: Error) => void };
+
+/** Close codes after which reconnecting cannot help. */
+function isFinal(code: number): boolean {
+  return code === 1008 || (code >= 4400 && code < 4500);
+}
+
+export class PushClient {
+  private readonly base: URL;
+  private readonly options: ConnectOptions;
+  private readonly order: TransportName[];
+  private readonly channels: Set<string>;
+  private readonly listeners = new Map<keyof ClientEvents, Set<(value: never) => void>>();
+  private current: Transport | null = null;
+  private opening: Transport | null = null;
+  private cursor: string | null = null;
+  private session = '';
+  private retryMs: number;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private upgradeTimer: ReturnType<typeof setTimeout> | null = null;
+  private closedByUser = false;
+  private token: string | undefined;
+  private readonly queue: Pending[] = [];
+
+  constructor(url: string, options: ConnectOptions = {}) {
+    // Routes are resolved against the base, so a server behind a path prefix works: keep the trailing slash.
+    this.base = new URL(url, typeof location === 'undefined' ? undefined : location.href);
+    if (!this.base.pathname.endsWith('/')) this.base.pathname += '/';
+    this.options = options;
+    this.order = options.transports?.length ? options.transports : ['websocket', 'sse', 'poll'];
+    this.channels = new Set(options.channels ?? []);
+    this.retryMs = options.initialDelayMs ?? 1000;
+    void this.connect(0);
+  }
+
+  /** The transport in use, or null while (re)connecting. */
+  get transport(): TransportName | null {
+    return this.current?.name ?? null;
+  }
+
+  /** The id of the last message seen: where the next connect resumes. */
+  get lastId(): string | null {
+    return this.cursor;
+  }
+
+  on<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (value: never) => void);
+    return () => set!.delete(listener as (value: never) => void);
+  }
+
+  subscribe(channel: string): Promise<Ack> {
+    this.channels.add(channel);
+    return this.current ? this.current.command({ type: 'subscribe', channel }) : Promise.resolve({ type: 'ack', channel });
+  }
+
+  unsubscribe(channel: string): Promise<Ack> {
+    this.channels.delete(channel);
+    return this.current ? this.current.command({ type: 'unsubscribe', channel }) : Promise.resolve({ type: 'ack', channel });
+  }
+
+  /** Publish to a channel (when the server lets clients publish there). */
+  publish(channel: string, data: unknown, event?: string): Promise<Ack> {
+    return this.command(event === undefined ? { type: 'publish', channel, data } : { type: 'publish', channel, event, data });
+  }
+
+  /** Send to the server's application handler (onMessage). */
+  send(data: unknown): Promise<Ack> {
+    return this.command({ type: 'send', data });
+  }
+
+  /** Close for good. */
+  close(): void {
+    this.closedByUser = true;
+    this.clearTimers();
+    this.opening?.close();
+    this.current?.close();
+    this.opening = this.current = null;
+    for (const pending of this.queue.splice(0)) pending.reject(new PushError(0, 'client closed'));
+    this.emit('close', { code: 1000, reason: 'closed by the client', willReconnect: false });
+  }
+
+  // ---- connecting ----
+
+  /**
+   * Try transports from `index` on; the first that says ready wins. A probe
+   * (on a fallback, trying the preferred transport again) tries only that one.
+   */
+  private async connect(index: number, probe = false): Promise<void> {
+    if (this.closedByUser) return;
+    if (index >= this.order.length) {
+      this.scheduleReconnect();
+      return;
+    }
+    let transport: Transport | null = null;
+    let opened = false;
+    const failOpen = (code: number, reason: string): void => {
+      clearTimeout(openTimer);
+      if (opened || this.opening !== transport) return;
+      this.opening = null;
+      transport?.close();
+      if (isFinal(code)) void this.refuse(code, reason);
+      else if (probe) this.scheduleUpgrade();
+      else void this.connect(index + 1); // blocked or down: fall back
+    };
+    const openTimer = setTimeout(() => failOpen(4408, 'no ready message in time'), this.options.openTimeoutMs ?? 5000);
+    const link: Link = {
+      ready: (session, cursor, retryMs) => {
+        clearTimeout(openTimer);
+        if (this.opening !== transport) return;
+        opened = true;
+        this.opening = null;
+        this.adopt(transport!, index, session, cursor, retryMs);
+      },
+      message: (message) => this.deliver(message),
+      gap: (since) => this.emit('gap', { since }),
+      closed: (code, reason) => {
+        if (!opened) {
+          failOpen(code, reason);
+          return;
+        }
+        if (this.current !== transport) return;
+        this.current = null;
+        if (isFinal(code)) void this.refuse(code, reason);
+        else {
+          this.emit('close', { code, reason, willReconnect: true });
+          this.scheduleReconnect(index);
+        }
+      },
+    };
+    try {
+      const token = await this.currentToken();
+      if (this.closedByUser) return clearTimeout(openTimer);
+      transport = this.open(this.order[index], link, token);
+      this.opening = transport;
+    } catch (error) {
+      clearTimeout(openTimer);
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      if (!probe) this.scheduleReconnect();
+    }
+  }
+
+  private open(name: TransportName, link: Link, token: string | undefined): Transport {
+    const query = new URLSearchParams();
+    for (const channel of this.channels) query.append('channel', channel);
+    if (this.cursor) query.set('since', this.cursor);
+    if (token !== undefined) query.set('token', token);
+    else if (this.options.uid !== undefined) query.set('uid', this.options.uid);
+    if (name === 'websocket') return new WebSocketTransport(this.base, query, link);
+    if (name === 'sse') return new SseTransport(this.base, query, link, () => this.session);
+    return new PollTransport(this.base, query, link, this.options.pollTimeout ?? 25, () => this.session);
+  }
+
+  private adopt(transport: Transport, index: number, session: string, cursor: string, retryMs?: number): void {
+    const previous = this.current;
+    this.current = transport;
+    this.session = session;
+    this.advance(cursor);
+    if (retryMs !== undefined) this.retryMs = retryMs;
+    this.attempt = 0;
+    previous?.close();
+    this.emit('open', { transport: transport.name });
+    for (const pending of this.queue.splice(0)) transport.command(pending.command).then(pending.resolve, pending.reject);
+    if (index > 0) this.scheduleUpgrade();
+  }
+
+  /** While on a fallback, open the preferred transport beside it now and then; it takes over once ready. */
+  private scheduleUpgrade(): void {
+    if (this.upgradeTimer) clearTimeout(this.upgradeTimer);
+    this.upgradeTimer = setTimeout(() => {
+      this.upgradeTimer = null;
+      if (!this.current || this.opening || this.closedByUser) return;
+      void this.connect(0, true);
+    }, this.options.upgradeAfterMs ?? 30_000);
+  }
+
+  private scheduleReconnect(index = 0): void {
+    if (this.closedByUser || this.timer) return;
+    const delayMs = backoffDelay(this.attempt, this.retryMs, this.options.maxDelayMs ?? 30_000);
+    this.attempt++;
+    this.emit('reconnecting', { attempt: this.attempt, delayMs });
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.connect(index);
+    }, delayMs);
+  }
+
+  /** Refused for good (policy, auth): refresh the token if we can, else stop. */
+  private async refuse(code: number, reason: string): Promise<void> {
+    if (code === 4401 && this.options.refreshToken && this.attempt < 3) {
+      try {
+        this.token = await this.options.refreshToken();
+        this.emit('close', { code, reason, willReconnect: true });
+        this.scheduleReconnect();
+        return;
+      } catch (error) {
+        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    this.clearTimers();
+    this.current?.close();
+    this.current = null;
+    for (const pending of this.queue.splice(0)) pending.reject(new PushError(code - 4000, reason));
+    this.emit('close', { code, reason, willReconnect: false });
+  }
+
+  private async currentToken(): Promise<string | undefined> {
+    if (this.token !== undefined) return this.token;
+    const { token } = this.options;
+    return typeof token === 'function' ? await token() : token;
+  }
+
+  // ---- messages ----
+
+  private deliver(message: PushMessage): void {
+    // Two transports may overlap for a moment (an upgrade): ids only go forward.
+    if (!this.advance(message.id)) return;
+    this.emit('message', message);
+  }
+
+  /** Move the cursor to `id` if it is newer; false if it is not. */
+  private advance(id: string): boolean {
+    if (this.cursor !== null) {
+      const [epoch, seq] = splitId(id);
+      const [lastEpoch, lastSeq] = splitId(this.cursor);
+      if (epoch === lastEpoch && seq <= lastSeq) return false;
+    }
+    this.cursor = id;
+    return true;
+  }
+
+  private command(command: Record<string, unknown>): Promise<Ack> {
+    if (this.current) return this.current.command(command);
+    if (this.closedByUser) return Promise.reject(new PushError(0, 'client closed'));
+    if (this.queue.length >= 100) return Promise.reject(new PushError(0, 'too many commands waiting for a connection'));
+    return new Promise((resolve, reject) => this.queue.push({ command, resolve, reject }));
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.upgradeTimer) clearTimeout(this.upgradeTimer);
+    this.timer = this.upgradeTimer = null;
+  }
+
+  private emit<E extends keyof ClientEvents>(event: E, value: ClientEvents[E]): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      try {
+        (listener as (value: ClientEvents[E]) => void)(value);
+      } catch (error) {
+        if (event !== 'error') this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
+}
+
+function splitId(id: string): [string, number] {
+  const dash = id.lastIndexOf('-');
+  return [id.slice(0, dash), Number(id.slice(dash + 1))];
+}
+
+/** Open a client. */
+export function connect(url: string, options: ConnectOptions = {}): PushClient {
+  return new PushClient(url, options);
+}
+
+// ---- transports ----
+
+/** POST /send with the session token: the send path of SSE and long-poll. */
+async function postCommand(base: URL, session: string, command: Record<string, unknown>): Promise<Ack> {
+  const response = await fetch(new URL('send', base), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Pushwire-Session': session },
+    body: JSON.stringify(command),
+  });
+  const body = (await response.json()) as Ack & { error?: string };
+  if (!response.ok) throw new PushError(response.status, body.error ?? response.statusText);
+  return body;
+}
+
+function endpoint(base: URL, path: string, query: URLSearchParams): URL {
+  const url = new URL(path, base);
+  url.search = query.toString();
+  return url;
+}
+
+class WebSocketTransport implements Transport {
+  readonly name = 'websocket';
+  private readonly socket: WebSocket;
+  private nextRef = 1;
+  private readonly inFlight = new Map<number, Pending>();
+
+  constructor(base: URL, query: URLSearchParams, private readonly link: Link) {
+    const url = endpoint(base, 'ws', query);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.socket = new WebSocket(url);
+    this.socket.onmessage = (event) => this.receive(String(event.data));
+    this.socket.onclose = (event) => {
+      for (const pending of this.inFlight.values()) pending.reject(new PushError(0, 'disconnected'));
+      this.inFlight.clear();
+      this.link.closed(event.code, event.reason);
+    };
+  }
+
+  command(command: Record<string, unknown>): Promise<Ack> {
+    const ref = this.nextRef++;
+    return new Promise((resolve, reject) => {
+      this.inFlight.set(ref, { command, resolve, reject });
+      this.socket.send(JSON.stringify({ ...command, ref }));
+    });
+  }
+
+  close(): void {
+    this.socket.onclose = null;
+    this.socket.close(1000);
+    for (const pending of this.inFlight.values()) pending.reject(new PushError(0, 'disconnected'));
+    this.inFlight.clear();
+  }
+
+  private receive(text: string): void {
+    const frame = JSON.parse(text) as Record<string, unknown>;
+    switch (frame.type) {
+      case 'message':
+        this.link.message(frame as unknown as PushMessage);
+        break;
+      case 'ready':
+        this.link.ready(String(frame.session), String(frame.lastId), frame.retry as number | undefined);
+        break;
+      case 'gap':
+        this.link.gap((frame.since as string | null) ?? null);
+        break;
+      case 'ack':
+      case 'error': {
+        const pending = this.inFlight.get(frame.ref as number);
+        if (!pending) break;
+        this.inFlight.delete(frame.ref as number);
+        if (frame.type === 'ack') pending.resolve(frame as unknown as Ack);
+        else pending.reject(new PushError(frame.code as number, String(frame.message)));
+      }
+    }
+  }
+}
+
+/**
+ * SSE read with fetch rather than EventSource: the client then sees HTTP
+ * statuses (401/403 are final) and decides itself when and from where to
+ * reconnect. The stream is parsed per WHATWG HTML §9.2.6.
+ */
+class SseTransport implements Transport {
+  readonly name = 'sse';
+  private readonly abort = new AbortController();
+  private ended = false;
+
+  constructor(
+    private readonly base: URL,
+    query: URLSearchParams,
+    private readonly link: Link,
+    private readonly session: () => string,
+  ) {
+    query.set('envelope', '1');
+    void this.read(endpoint(base, 'sse', query));
+  }
+
+  command(command: Record<string, unknown>): Promise<Ack> {
+    return postCommand(this.base, this.session(), command);
+  }
+
+  close(): void {
+    this.ended = true;
+    this.abort.abort();
+  }
+
+  private async read(url: URL): Promise<void> {
+    let code = 1006;
+    let reason = 'stream ended';
+    try {
+      const response = await fetch(url, { headers: { Accept: 'text/event-stream' }, signal: this.abort.signal, cache: 'no-store' });
+      if (!response.ok || !response.body) {
+        code = 4000 + response.status;
+        reason = ((await response.json().catch(() => ({}))) as { error?: string }).error ?? response.statusText;
+      } else {
+        await this.parse(response.body);
+      }
+    } catch {
+      // network failure or our own abort
+    }
+    if (!this.ended) this.link.closed(code, reason);
+  }
+
+  private async parse(body: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let data = '';
+    let event = '';
+    let id = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      // A CR at the very end may be the first half of a CRLF: keep it for the next chunk.
+      const complete = buffer.endsWith('\r') ? buffer.length - 1 : buffer.length;
+      const lines = buffer.slice(0, complete).split(/\r\n|\r|\n/);
+      buffer = lines.pop()! + buffer.slice(complete);
+      for (const line of lines) {
+        if (line === '') {
+          if (data !== '') this.dispatch(event, data.slice(0, -1), id);
+          data = event = '';
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let text = colon === -1 ? '' : line.slice(colon + 1);
+        if (text.startsWith(' ')) text = text.slice(1);
+        if (field === 'data') data += `${text}\n`;
+        else if (field === 'event') event = text;
+        else if (field === 'id' && !text.includes('\0')) id = text;
+      }
+    }
+  }
+
+  private dispatch(event: string, data: string, id: string): void {
+    const value = JSON.parse(data) as Record<string, unknown>;
+    if (event === 'ready') this.link.ready(String(value.session), id, value.retry as number | undefined);
+    else if (event === 'gap') this.link.gap((value.since as string | null) ?? null);
+    else if (event === '' || event === 'message') this.link.message(value as unknown as PushMessage);
+  }
+}
+
+/** Long-polling: one request at a time, each from the cursor of the last answer. */
+class PollTransport implements Transport {
+  readonly name = 'poll';
+  private readonly abort = new AbortController();
+  private ended = false;
+  private pollSession = '';
+
+  constructor(
+    private readonly base: URL,
+    private readonly query: URLSearchParams,
+    private readonly link: Link,
+    private readonly timeout: number,
+    private readonly session: () => string,
+  ) {
+    void this.loop();
+  }
+
+  command(command: Record<string, unknown>): Promise<Ack> {
+    return postCommand(this.base, this.session(), command);
+  }
+
+  close(): void {
+    this.ended = true;
+    this.abort.abort();
+  }
+
+  private async loop(): Promise<void> {
+    let cursor = this.query.get('since');
+    this.query.delete('since');
+    let first = true;
+    let code = 1006;
+    let reason = 'poll failed';
+    try {
+      while (!this.ended) {
+        const query = new URLSearchParams(this.query);
+        if (cursor) query.set('cursor', cursor);
+        if (this.pollSession) query.set('session', this.pollSession);
+        query.set('timeout', first ? '0' : String(this.timeout));
+        const response = await fetch(endpoint(this.base, 'poll', query), { signal: this.abort.signal, cache: 'no-store' });
+        const body = (await response.json()) as { messages: PushMessage[]; cursor: string; session: string; gap?: boolean; error?: string };
+        if (!response.ok) {
+          code = 4000 + response.status;
+          reason = body.error ?? response.statusText;
+          break;
+        }
+        this.pollSession = body.session;
+        if (body.gap) this.link.gap(cursor);
+        for (const message of body.messages) this.link.message(message);
+        cursor = body.cursor;
+        if (first) this.link.ready(body.session, body.cursor);
+        first = false;
+      }
+    } catch {
+      // network failure or our own abort
+    }
+    if (!this.ended) this.link.closed(code, reason);
+  }
+}

@@ -1,0 +1,236 @@
+// End to end in headless Chromium (Debian's package, driven by playwright-core):
+// backend POST → pushwire → the browser client, over each transport, across a
+// lost connection, with WebSocket upgrades blocked, and the demo chat.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePng } from './helpers/png.js';
+import { cuttableProxy, publish, pushServers } from './helpers/push.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}, 30_000);
+afterAll(() => browser?.close());
+
+const start = pushServers();
+// Small reconnect delays keep the tests quick; the client reads them from the server.
+const fast = { demo: true, sseRetryMs: 100 };
+
+async function demoPage(base: string, query: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
+  page.on('pageerror', (error) => console.error('page error:', error));
+  await page.goto(`${base}/?${query}`);
+  return page;
+}
+
+const transportOf = (page: Page): Promise<string | null> => page.getAttribute('#transport', 'data-transport');
+const notes = (page: Page): Promise<string[]> => page.$$eval('#notes li', (items) => items.map((item) => item.textContent ?? ''));
+const chat = (page: Page): Promise<string[]> => page.$$eval('#chat li', (items) => items.map((item) => item.textContent ?? ''));
+
+describe('browser client in Chromium', () => {
+  for (const transport of ['websocket', 'sse', 'poll'] as const) {
+    it(`receives backend publishes over ${transport} (forced)`, async () => {
+      const { base } = await start(fast);
+      const page = await demoPage(base, `name=ann&transport=${transport}`);
+      await expect.poll(() => transportOf(page)).toBe(transport);
+      expect((await publish(base, { uid: 'ann', event: 'note', data: `over ${transport}` })).json.delivered).toBe(1);
+      await expect.poll(() => notes(page)).toEqual([`note: over ${transport}`]);
+      await page.close();
+    });
+  }
+
+  it('a message published while the connection is down arrives after the reconnect, exactly once', async () => {
+    const { base } = await start(fast);
+    const proxy = await cuttableProxy(Number(new URL(base).port));
+    try {
+      const page = await demoPage(proxy.base, 'name=bo');
+      await expect.poll(() => transportOf(page)).toBe('websocket');
+      await publish(base, { uid: 'bo', data: 'before' });
+      await expect.poll(() => notes(page)).toEqual(['before']);
+      proxy.cut();
+      await expect.poll(() => transportOf(page)).toBe('offline');
+      await publish(base, { uid: 'bo', data: 'while away' });
+      await expect.poll(() => transportOf(page), { timeout: 10_000 }).toBe('websocket');
+      await publish(base, { uid: 'bo', data: 'after' });
+      await expect.poll(() => notes(page)).toEqual(['before', 'while away', 'after']);
+      await page.waitForTimeout(200);
+      expect(await notes(page)).toEqual(['before', 'while away', 'after']);
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('falls back to SSE when WebSocket upgrades are blocked, and still sends and receives', async () => {
+    const { base } = await start(fast);
+    const proxy = await cuttableProxy(Number(new URL(base).port), { refuseUpgrades: true });
+    try {
+      const page = await demoPage(proxy.base, 'name=cy');
+      await expect.poll(() => transportOf(page), { timeout: 10_000 }).toBe('sse');
+      await publish(base, { uid: 'cy', data: 'via sse' });
+      await expect.poll(() => notes(page)).toEqual(['via sse']);
+      await page.fill('#text', 'sent over POST /send');
+      await page.click('#say button');
+      await expect.poll(() => chat(page)).toEqual(['cy: sent over POST /send']);
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the demo chat delivers a message between two pages; the screenshot shows the transport indicator', async () => {
+    const { base } = await start(fast);
+    const alice = await demoPage(base, 'name=alice');
+    const bob = await demoPage(base, 'name=bob&transport=poll');
+    await expect.poll(() => transportOf(alice)).toBe('websocket');
+    await expect.poll(() => transportOf(bob)).toBe('poll');
+    await alice.fill('#text', 'hi bob');
+    await alice.click('#say button');
+    await expect.poll(() => chat(bob)).toEqual(['alice: hi bob']);
+    await bob.fill('#text', 'hi alice');
+    await bob.click('#say button');
+    await expect.poll(() => chat(alice)).toEqual(['alice: hi bob', 'bob: hi alice']);
+    await publish(base, { uid: 'alice', event: 'invoice', data: { id: 42, status: 'paid' } });
+    await expect.poll(() => notes(alice)).toHaveLength(1);
+
+    const screenshot = await alice.screenshot();
+    if (process.env.UPDATE_SCREENSHOT) {
+      mkdirSync('docs', { recursive: true });
+      writeFileSync('docs/demo.png', screenshot);
+    }
+    // The indicator is drawn in the header, green for WebSocket (#1a7f37): find it in the pixels.
+    const box = (await alice.locator('#transport').boundingBox())!;
+    const image = decodePng(screenshot);
+    expect(image.width).toBe(900);
+    let green = 0;
+    for (let y = Math.ceil(box.y); y < box.y + box.height; y++) {
+      for (let x = Math.ceil(box.x); x < box.x + box.width; x++) {
+        const [r, g, b] = image.pixel(x, y);
+        if (Math.abs(r - 0x1a) < 12 && Math.abs(g - 0x7f) < 12 && Math.abs(b - 0x37) < 12) green++;
+      }
+    }
+    expect(green / (box.width * box.height)).toBeGreaterThan(0.5);
+    expect(await alice.locator('#transport').textContent()).toBe('websocket');
+    await alice.close();
+    await bob.close();
+  });
+});
+
+/** A page on the server's origin with the client module loaded as `window.pw` and an event log as `window.log`. */
+async function clientPage(base: string): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error));
+  await page.goto(`${base}/healthz`);
+  await page.addScriptTag({ type: 'module', content: "import * as pw from '/client.js'; window.log = []; window.pw = pw;" });
+  await page.waitForFunction(() => 'pw' in globalThis);
+  return page;
+}
+
+type Log = [string, unknown][];
+/** What the page scripts below find on globalThis. */
+type PageGlobals = { pw: Record<string, any>; log: unknown[][] };
+const log = (page: Page): Promise<Log> => page.evaluate(() => (globalThis as unknown as { log: Log }).log);
+
+describe('browser client behaviour', () => {
+  it('backs off with full jitter, capped', async () => {
+    const { base } = await start(fast);
+    const page = await clientPage(base);
+    const delays = await page.evaluate(() => {
+      const { backoffDelay } = (globalThis as unknown as PageGlobals).pw;
+      return [0, 1, 2, 5, 10].map((attempt) => [backoffDelay(attempt, 1000, 30_000, () => 0.999999), backoffDelay(attempt, 1000, 30_000, () => 0)]);
+    });
+    expect(delays).toEqual([[999, 0], [1999, 0], [3999, 0], [29_999, 0], [29_999, 0]]);
+    await page.close();
+  });
+
+  it('reports a gap when history no longer reaches back to its last id, then delivers what is left', async () => {
+    const { base } = await start({ ...fast, historySize: 1 });
+    const proxy = await cuttableProxy(Number(new URL(base).port));
+    try {
+      const page = await demoPage(proxy.base, 'name=gus');
+      await expect.poll(() => transportOf(page)).toBe('websocket');
+      proxy.cut();
+      await expect.poll(() => transportOf(page)).toBe('offline');
+      for (const text of ['one', 'two', 'three']) await publish(base, { uid: 'gus', data: text });
+      await expect.poll(() => notes(page), { timeout: 10_000 }).toEqual(['three']);
+      expect(await chat(page)).toEqual(['(some older messages are no longer available)']);
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('does not reconnect after an auth refusal (4401) unless refreshToken gives a new token', async () => {
+    const { signToken } = await import('../src/auth/jwt.js');
+    const secret = 'browser-secret';
+    const { base } = await start({ ...fast, jwtSecret: secret });
+    const expired = signToken({ sub: 'dee', exp: 1 }, secret);
+    const valid = signToken({ sub: 'dee' }, secret);
+    const page = await clientPage(base);
+    await page.evaluate(
+      ({ url, expired }) => {
+        const w = globalThis as unknown as PageGlobals;
+        const client = w.pw.connect(url, { token: expired, initialDelayMs: 50 });
+        for (const event of ['open', 'close', 'reconnecting']) client.on(event, (value: unknown) => w.log.push([event, value]));
+      },
+      { url: base, expired },
+    );
+    await expect.poll(() => log(page)).toContainEqual(['close', { code: 4401, reason: 'token expired', willReconnect: false }]);
+    await page.waitForTimeout(300);
+    expect((await log(page)).map(([event]) => event)).toEqual(['close']);
+
+    await page.evaluate(
+      ({ url, expired, valid }) => {
+        const w = globalThis as unknown as PageGlobals;
+        w.log.length = 0;
+        const client = w.pw.connect(url, { token: expired, refreshToken: async () => valid, initialDelayMs: 50 });
+        for (const event of ['open', 'close']) client.on(event, (value: unknown) => w.log.push([event, value]));
+        client.on('message', (message: { data: unknown }) => w.log.push(['message', message.data]));
+      },
+      { url: base, expired, valid },
+    );
+    await expect.poll(() => log(page)).toContainEqual(['open', { transport: 'websocket' }]);
+    await publish(base, { uid: 'dee', data: 'authenticated' });
+    await expect.poll(() => log(page)).toContainEqual(['message', 'authenticated']);
+    expect((await log(page))[0]).toEqual(['close', { code: 4401, reason: 'token expired', willReconnect: true }]);
+    await page.close();
+  });
+
+  it('on a fallback, moves back up to WebSocket once upgrades work again, without losing or repeating messages', async () => {
+    const { base } = await start(fast);
+    const proxy = await cuttableProxy(Number(new URL(base).port), { refuseUpgrades: true });
+    try {
+      const page = await clientPage(proxy.base);
+      await page.evaluate((url) => {
+        const w = globalThis as unknown as PageGlobals;
+        const client = w.pw.connect(url, { channels: ['up'], upgradeAfterMs: 300, initialDelayMs: 50 });
+        client.on('open', (value: { transport: string }) => w.log.push(['open', value.transport]));
+        client.on('message', (message: { data: unknown }) => w.log.push(['message', message.data]));
+      }, proxy.base);
+      await expect.poll(() => log(page)).toContainEqual(['open', 'sse']);
+      await publish(base, { channel: 'up', data: 1 });
+      await expect.poll(() => log(page)).toContainEqual(['message', 1]);
+      proxy.refuseUpgrades(false);
+      await expect.poll(() => log(page), { timeout: 5000 }).toContainEqual(['open', 'websocket']);
+      await publish(base, { channel: 'up', data: 2 });
+      await expect.poll(() => log(page)).toContainEqual(['message', 2]);
+      await page.waitForTimeout(200);
+      expect(await log(page)).toEqual([
+        ['open', 'sse'],
+        ['message', 1],
+        ['open', 'websocket'],
+        ['message', 2],
+      ]);
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+});
