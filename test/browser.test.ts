@@ -54,9 +54,10 @@ describe('browser client in Chromium', () => {
       await expect.poll(() => transportOf(page)).toBe('websocket');
       await publish(base, { uid: 'bo', data: 'before' });
       await expect.poll(() => notes(page)).toEqual(['before']);
-      proxy.cut();
+      proxy.down(true);
       await expect.poll(() => transportOf(page)).toBe('offline');
       await publish(base, { uid: 'bo', data: 'while away' });
+      proxy.down(false);
       await expect.poll(() => transportOf(page), { timeout: 10_000 }).toBe('websocket');
       await publish(base, { uid: 'bo', data: 'after' });
       await expect.poll(() => notes(page)).toEqual(['before', 'while away', 'after']);
@@ -139,6 +140,26 @@ type PageGlobals = { pw: Record<string, any>; log: unknown[][] };
 const log = (page: Page): Promise<Log> => page.evaluate(() => (globalThis as unknown as { log: Log }).log);
 
 describe('browser client behaviour', () => {
+  it('falls through to long-polling behind a proxy that blocks upgrades and buffers event streams', async () => {
+    const { base } = await start(fast);
+    const proxy = await cuttableProxy(Number(new URL(base).port), { refuseUpgrades: true, bufferSse: true });
+    try {
+      const page = await clientPage(proxy.base);
+      await page.evaluate((url) => {
+        const w = globalThis as unknown as PageGlobals;
+        const client = w.pw.connect(url, { uid: 'eve', openTimeoutMs: 500 });
+        client.on('open', (value: { transport: string }) => w.log.push(['open', value.transport]));
+        client.on('message', (message: { data: unknown }) => w.log.push(['message', message.data]));
+      }, proxy.base);
+      await expect.poll(() => log(page), { timeout: 5000 }).toEqual([['open', 'poll']]);
+      await publish(base, { uid: 'eve', data: 'polled' });
+      await expect.poll(() => log(page)).toEqual([['open', 'poll'], ['message', 'polled']]);
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('backs off with full jitter, capped', async () => {
     const { base } = await start(fast);
     const page = await clientPage(base);
@@ -156,9 +177,10 @@ describe('browser client behaviour', () => {
     try {
       const page = await demoPage(proxy.base, 'name=gus');
       await expect.poll(() => transportOf(page)).toBe('websocket');
-      proxy.cut();
+      proxy.down(true);
       await expect.poll(() => transportOf(page)).toBe('offline');
       for (const text of ['one', 'two', 'three']) await publish(base, { uid: 'gus', data: text });
+      proxy.down(false);
       await expect.poll(() => notes(page), { timeout: 10_000 }).toEqual(['three']);
       expect(await chat(page)).toEqual(['(some older messages are no longer available)']);
       await page.close();

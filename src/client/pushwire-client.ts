@@ -103,9 +103,14 @@ interface Transport {
 
 type Pending = { command: Record<string, unknown>; resolve: (ack: Ack) => void; reject: (error: Error) => void };
 
-/** Close codes after which reconnecting cannot help. */
+/**
+ * Close codes after which reconnecting cannot help: 1008 (policy) and the
+ * refusals 4000 + HTTP status that the same request would meet again. 4408
+ * (timeout), 4429 (busy) and 45xx (server trouble) are worth another try.
+ */
+const FINAL_CODES = new Set([1008, 4400, 4401, 4403, 4404, 4405, 4413, 4422]);
 function isFinal(code: number): boolean {
-  return code === 1008 || (code >= 4400 && code < 4500);
+  return FINAL_CODES.has(code);
 }
 
 export class PushClient {
@@ -154,9 +159,14 @@ export class PushClient {
     return () => set!.delete(listener as (value: never) => void);
   }
 
+  /** Subscribe now and on every reconnect; a refused subscription is forgotten (or the next connect would be refused too). */
   subscribe(channel: string): Promise<Ack> {
     this.channels.add(channel);
-    return this.current ? this.current.command({ type: 'subscribe', channel }) : Promise.resolve({ type: 'ack', channel });
+    if (!this.current) return Promise.resolve({ type: 'ack', channel });
+    return this.current.command({ type: 'subscribe', channel }).catch((error: unknown) => {
+      if (error instanceof PushError && error.code !== 0) this.channels.delete(channel);
+      throw error;
+    });
   }
 
   unsubscribe(channel: string): Promise<Ack> {

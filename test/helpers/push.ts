@@ -160,44 +160,61 @@ export function sseClient(url: string, headers: Record<string, string> = {}) {
 }
 
 /**
- * A TCP proxy to `port` whose connections can be cut at will: a network
- * failure on demand. With `refuseUpgrades`, it answers WebSocket upgrade
- * requests with 403, as some corporate proxies do.
+ * A TCP proxy to `port` for network trouble on demand: `cut()` drops every
+ * connection, `down(true)` also refuses new ones until `down(false)`. With
+ * `refuseUpgrades` it answers WebSocket upgrade requests with 403, as some
+ * corporate proxies do; with `bufferSse` it holds back /sse responses until
+ * the server ends them, as a buffering proxy does.
  */
-export async function cuttableProxy(port: number, options: { refuseUpgrades?: boolean } = {}) {
-  const settings = { ...options };
+export async function cuttableProxy(port: number, options: { refuseUpgrades?: boolean; bufferSse?: boolean } = {}) {
   const { createServer, connect } = await import('node:net');
+  const settings = { ...options, down: false };
   const sockets = new Set<import('node:net').Socket>();
+  const track = (socket: import('node:net').Socket): void => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+  };
   const server = createServer((inbound) => {
-    if (settings.refuseUpgrades) {
-      inbound.once('data', (first: Buffer) => {
-        if (settings.refuseUpgrades && /^upgrade:\s*websocket/im.test(first.toString('latin1'))) {
-          inbound.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-          return;
-        }
-        pipe(inbound, first);
-      });
-      inbound.on('error', () => {});
+    track(inbound);
+    if (settings.down) {
+      inbound.destroy();
       return;
     }
-    pipe(inbound);
-  });
-  const pipe = (inbound: import('node:net').Socket, first?: Buffer): void => {
     const outbound = connect(port, '127.0.0.1');
-    if (first) outbound.write(first);
-    for (const socket of [inbound, outbound]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
-    }
-    inbound.pipe(outbound).pipe(inbound);
+    track(outbound);
+    let first = true;
+    let holding = false;
+    const held: Buffer[] = [];
+    inbound.on('data', (chunk: Buffer) => {
+      const head = chunk.toString('latin1');
+      if (first && settings.refuseUpgrades && /^upgrade:\s*websocket/im.test(head)) {
+        inbound.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        outbound.destroy();
+        return;
+      }
+      first = false;
+      // Requests on one connection come one after another: after GET /sse, the rest is the stream.
+      if (settings.bufferSse && head.startsWith('GET /sse')) holding = true;
+      outbound.write(chunk);
+    });
+    outbound.on('data', (chunk: Buffer) => {
+      if (holding) held.push(chunk);
+      else inbound.write(chunk);
+    });
+    outbound.on('end', () => inbound.end(Buffer.concat(held)));
     inbound.on('close', () => outbound.destroy());
     outbound.on('close', () => inbound.destroy());
-  };
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     base: `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`,
     cut: () => sockets.forEach((socket) => socket.destroy()),
+    /** Drop every connection and refuse new ones (true), or accept them again (false). */
+    down: (down: boolean) => {
+      settings.down = down;
+      if (down) sockets.forEach((socket) => socket.destroy());
+    },
     /** Start or stop refusing upgrades on new connections. */
     refuseUpgrades: (refuse: boolean) => {
       settings.refuseUpgrades = refuse;
