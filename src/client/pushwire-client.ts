@@ -315,7 +315,7 @@ export class PushClient {
     this.clearTimers();
     this.current?.close();
     this.current = null;
-    for (const pending of this.queue.splice(0)) pending.reject(new PushError(code - 4000, reason));
+    for (const pending of this.queue.splice(0)) pending.reject(new PushError(code >= 4000 ? code - 4000 : code, reason));
     this.emit('close', { code, reason, willReconnect: false });
   }
 
