@@ -88,6 +88,8 @@ export class WebSocketServer extends EventEmitter {
   private readonly attachedTo: http.Server | null = null;
   private readonly pendingHandshakes = new Set<net.Socket>();
   private readonly heartbeat: NodeJS.Timeout | null = null;
+  /** Mode a: one timer for all pending handshakes (a per-socket timeout would outlive the handshake on the socket). */
+  private readonly handshakeSweep: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(options: WebSocketServerOptions, handler?: WebSocketHandler) {
@@ -105,6 +107,9 @@ export class WebSocketServer extends EventEmitter {
       netServer.on('listening', () => this.emit('listening'));
       netServer.listen(options.port, options.host ?? '127.0.0.1');
       this.netServer = netServer;
+      const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+      this.handshakeSweep = setInterval(() => this.sweepHandshakes(), Math.max(50, timeout / 4));
+      this.handshakeSweep.unref();
     } else if (options.server) {
       this.attachedTo = options.server;
       options.server.on('upgrade', this.onUpgrade);
@@ -145,6 +150,7 @@ export class WebSocketServer extends EventEmitter {
     }
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.handshakeSweep) clearInterval(this.handshakeSweep);
     this.attachedTo?.off('upgrade', this.onUpgrade);
     for (const socket of this.pendingHandshakes) socket.destroy();
     const waits: Promise<void>[] = [];
@@ -177,9 +183,8 @@ export class WebSocketServer extends EventEmitter {
     this.pendingHandshakes.add(socket);
     // Shared listeners find their state on the socket: nothing per connection
     // outlives the handshake.
-    (socket as HandshakeSocket)[kHandshake] = { server: this, reader: new HeadReader(this.options) };
-    socket.setTimeout(this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
-    socket.on('timeout', handshakeOnTimeout);
+    const deadline = Date.now() + (this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+    (socket as HandshakeSocket)[kHandshake] = { server: this, reader: new HeadReader(this.options), deadline };
     socket.on('error', destroyOnError);
     socket.on('close', handshakeOnClose);
     socket.on('data', handshakeOnData);
@@ -199,6 +204,18 @@ export class WebSocketServer extends EventEmitter {
     }
     socket.off('data', handshakeOnData);
     this.handleUpgrade(request, socket, done.rest);
+  }
+
+  /** Refuse (408) the handshakes that have not completed in time. */
+  private sweepHandshakes(): void {
+    const now = Date.now();
+    for (const socket of this.pendingHandshakes) {
+      const state = (socket as HandshakeSocket)[kHandshake];
+      if (state && state.deadline <= now) {
+        this.pendingHandshakes.delete(socket);
+        refuse(socket, new HandshakeError(408, 'opening handshake timed out'));
+      }
+    }
   }
 
   /** @internal */
@@ -307,15 +324,11 @@ function refuse(socket: net.Socket, error: HandshakeError): void {
 }
 
 const kHandshake = Symbol('pushwire.handshake');
-type HandshakeSocket = net.Socket & { [kHandshake]?: { server: WebSocketServer; reader: HeadReader } };
+type HandshakeSocket = net.Socket & { [kHandshake]?: { server: WebSocketServer; reader: HeadReader; deadline: number } };
 
 function handshakeOnData(this: HandshakeSocket, chunk: Buffer): void {
   const state = this[kHandshake];
   if (state) state.server.readHead(this, state.reader, chunk);
-}
-
-function handshakeOnTimeout(this: HandshakeSocket): void {
-  refuse(this, new HandshakeError(408, 'opening handshake timed out'));
 }
 
 function handshakeOnClose(this: HandshakeSocket): void {
@@ -324,7 +337,6 @@ function handshakeOnClose(this: HandshakeSocket): void {
 
 /** The handshake succeeded: drop its state and listeners, so nothing of it stays per connection. */
 function releaseHandshake(socket: HandshakeSocket): void {
-  socket.off('timeout', handshakeOnTimeout);
   socket.off('close', handshakeOnClose);
   socket[kHandshake] = undefined;
 }

@@ -70,7 +70,8 @@ const EMPTY = Buffer.alloc(0);
  */
 export class Connection implements FrameSink {
   private readonly parser: FrameParser;
-  private readonly utf8 = new Utf8Validator();
+  // Created on first use: an idle connection holds no buffers or validator (memory per connection).
+  private utf8: Utf8Validator | null = null;
   private readonly maxPayload: number;
   private readonly autoPong: boolean;
   private readonly generateMask: (() => Uint8Array) | null;
@@ -82,11 +83,11 @@ export class Connection implements FrameSink {
   // The frame being received.
   private frameOpcode = 0;
   private frameFin = false;
-  private readonly controlChunks: Buffer[] = [];
+  private controlChunks: Buffer[] | null = null;
   // The message being assembled from data frames (§5.4).
   private messageOpcode = 0; // 0: no message in progress
   private messageCompressed = false;
-  private readonly messageFragments: Buffer[] = [];
+  private messageFragments: Buffer[] | null = null;
   private messageLength = 0;
   // The message being sent in fragments, if any.
   private sendingFragmented = false;
@@ -214,34 +215,34 @@ export class Connection implements FrameSink {
 
   onFramePayload(data: Buffer): void {
     if (isControlOpcode(this.frameOpcode)) {
-      this.controlChunks.push(data);
+      (this.controlChunks ??= []).push(data);
       return;
     }
     // §8.1: fail fast — reject invalid UTF-8 as soon as the byte arrives.
-    if (this.messageOpcode === Opcode.Text && !this.messageCompressed && !this.utf8.push(data)) {
+    if (this.messageOpcode === Opcode.Text && !this.messageCompressed && !(this.utf8 ??= new Utf8Validator()).push(data)) {
       throw new ProtocolError(1007, 'text message is not valid UTF-8');
     }
-    this.messageFragments.push(data);
+    (this.messageFragments ??= []).push(data);
   }
 
   onFrameEnd(): void {
     if (isControlOpcode(this.frameOpcode)) {
       const chunks = this.controlChunks;
       const payload =
-        chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      chunks.length = 0;
+        chunks === null || chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      if (chunks) chunks.length = 0;
       this.onControlFrame(this.frameOpcode, payload);
       return;
     }
     if (!this.frameFin) return;
     const isBinary = this.messageOpcode === Opcode.Binary;
     const compressed = this.messageCompressed;
-    if (!isBinary && !compressed && !this.utf8.isComplete()) {
+    if (!isBinary && !compressed && this.utf8 !== null && !this.utf8.isComplete()) {
       throw new ProtocolError(1007, 'text message ends inside a UTF-8 character');
     }
     const fragments = this.messageFragments;
     const message =
-      fragments.length === 0
+      fragments === null || fragments.length === 0
         ? EMPTY
         : fragments.length === 1
           ? fragments[0]
@@ -320,9 +321,9 @@ export class Connection implements FrameSink {
   private resetMessage(): void {
     this.messageOpcode = 0;
     this.messageCompressed = false;
-    this.messageFragments.length = 0;
+    if (this.messageFragments) this.messageFragments.length = 0;
     this.messageLength = 0;
-    this.utf8.reset();
+    this.utf8?.reset();
   }
 }
 

@@ -16,7 +16,7 @@
 //  | Masking-key (continued)       |          Payload Data         |
 //  +-------------------------------- - - - - - - - - - - - - - - - +
 import { ProtocolError } from './errors.js';
-import { MAX_CONTROL_PAYLOAD, applyMask, isControlOpcode, isKnownOpcode } from './frame.js';
+import { MAX_CONTROL_PAYLOAD, applyMask, isControlOpcode, isKnownOpcode, maskKey } from './frame.js';
 
 /** Receives the parts of each frame, in order. May throw a ProtocolError to fail the connection. */
 export interface FrameSink {
@@ -61,8 +61,8 @@ export class FrameParser {
   private offset = 0;
   private buffered = 0;
   private state = State.Header;
-  /** The current frame's masking key; a 4-byte slice of Node's shared buffer pool. */
-  private readonly mask: Uint8Array = Buffer.allocUnsafe(4);
+  /** The current frame's masking key as one number (no per-parser buffer). */
+  private mask = 0;
   private fin = false;
   private rsv = 0;
   private opcode = 0;
@@ -71,10 +71,16 @@ export class FrameParser {
   private payloadOffset = 0;
   private stopped = false;
 
+  private readonly expectMasked: boolean;
+  private readonly allowedRsv: number;
+
   constructor(
     private readonly sink: FrameSink,
-    private readonly options: FrameParserOptions,
-  ) {}
+    options: FrameParserOptions,
+  ) {
+    this.expectMasked = options.expectMasked;
+    this.allowedRsv = options.allowedRsv ?? 0;
+  }
 
   /** Stop delivering events; later input is dropped (after a close or a failure). */
   stop(): void {
@@ -107,7 +113,8 @@ export class FrameParser {
           break;
         case State.MaskKey:
           if (this.buffered < 4) return;
-          this.take(4, this.mask);
+          this.take(4);
+          this.mask = maskKey(scratch);
           this.startPayload();
           break;
         case State.Payload:
@@ -129,7 +136,7 @@ export class FrameParser {
     const length7 = b1 & 0x7f;
 
     // §5.2 RSV1-3: "MUST be 0 unless an extension is negotiated that defines meanings".
-    if ((this.rsv & ~(this.options.allowedRsv ?? 0)) !== 0) {
+    if ((this.rsv & ~(this.allowedRsv)) !== 0) {
       throw new ProtocolError(1002, 'reserved bits set without a negotiated extension');
     }
     // §5.2 Opcode: "If an unknown opcode is received, the receiving endpoint MUST _Fail_".
@@ -146,10 +153,10 @@ export class FrameParser {
     }
     // §5.1: a server MUST close on an unmasked client frame; a client MUST close
     // on a masked server frame.
-    if (this.masked !== this.options.expectMasked) {
+    if (this.masked !== this.expectMasked) {
       throw new ProtocolError(
         1002,
-        this.options.expectMasked ? 'client frame is not masked' : 'server frame is masked',
+        this.expectMasked ? 'client frame is not masked' : 'server frame is masked',
       );
     }
 
@@ -207,8 +214,8 @@ export class FrameParser {
     this.sink.onFrameEnd();
   }
 
-  /** Copy the next `n` buffered bytes into `target` (default: `scratch`) and consume them. */
-  private take(n: number, target: Uint8Array = scratch): void {
+  /** Copy the next `n` buffered bytes into `scratch` and consume them. */
+  private take(n: number): void {
     let chunk = this.chunks[0];
     let offset = this.offset;
     for (let i = 0; i < n; i++) {
@@ -217,7 +224,7 @@ export class FrameParser {
         chunk = this.chunks[0];
         offset = 0;
       }
-      target[i] = chunk[offset++];
+      scratch[i] = chunk[offset++];
     }
     if (offset === chunk.length) {
       this.chunks.shift();

@@ -32,44 +32,51 @@ export const RSV3 = 0x10;
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** The 4 mask bytes as one number, the first byte most significant (their order on the wire). */
+export function maskKey(mask: Uint8Array): number {
+  return ((mask[0] << 24) | (mask[1] << 16) | (mask[2] << 8) | mask[3]) >>> 0;
+}
+
 /**
- * XOR `data[start, end)` in place with the 4-byte `mask`, where `maskOffset`
- * is the position within the frame payload of `data[start]` (§5.3:
- * octet i is XORed with mask octet i MOD 4). Works a 32-bit word at a time
- * over the aligned middle. Applying it twice restores the data.
+ * XOR `data[start, end)` in place with the 4-byte `mask` (bytes, or one
+ * number from maskKey), where `maskOffset` is the position within the frame
+ * payload of `data[start]` (§5.3: octet i is XORed with mask octet i MOD 4).
+ * Works a 32-bit word at a time over the aligned middle. Applying it twice
+ * restores the data.
  */
 export function applyMask(
   data: Uint8Array,
-  mask: Uint8Array,
+  mask: Uint8Array | number,
   maskOffset = 0,
   start = 0,
   end = data.length,
 ): void {
+  const key = typeof mask === 'number' ? mask : maskKey(mask);
   let i = start;
   let m = maskOffset & 3;
+  // Mask byte m is bits 31-24 of the key for m = 0, … bits 7-0 for m = 3.
   // Bytes up to the first 4-byte-aligned address.
   while (i < end && ((data.byteOffset + i) & 3) !== 0) {
-    data[i++] ^= mask[m];
+    data[i++] ^= key >>> ((3 - m) << 3);
     m = (m + 1) & 3;
   }
   const words = (end - i) >> 2;
   if (words > 0) {
-    // The mask rotated so that its byte `m` lands on the first aligned byte.
-    const b0 = mask[m];
-    const b1 = mask[(m + 1) & 3];
-    const b2 = mask[(m + 2) & 3];
-    const b3 = mask[(m + 3) & 3];
-    const word = littleEndian
-      ? (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0
-      : ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+    // The key rotated so that its byte `m` lands on the first aligned byte.
+    const rotated = m === 0 ? key : ((key << (m << 3)) | (key >>> ((4 - m) << 3))) >>> 0;
+    const word = littleEndian ? byteSwap(rotated) : rotated;
     const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
     for (let w = 0; w < words; w++) view[w] ^= word;
     i += words << 2;
   }
   while (i < end) {
-    data[i++] ^= mask[m];
+    data[i++] ^= key >>> ((3 - m) << 3);
     m = (m + 1) & 3;
   }
+}
+
+function byteSwap(word: number): number {
+  return (((word & 0xff) << 24) | ((word & 0xff00) << 8) | ((word >>> 8) & 0xff00) | (word >>> 24)) >>> 0;
 }
 
 /** Header length for a payload of `length` bytes: 2, 4 or 10, plus 4 when masked (§5.2). */
