@@ -4,7 +4,9 @@
 //   node load-ws.js <port> <mode> <connections> <depth> <seconds> <deflate 0|1> <payload json|bytes:N>
 // mode: throughput — each connection keeps <depth> messages in flight for <seconds>;
 //       wire       — each connection sends <depth> distinct messages once; reports bytes;
-//       idle       — opens <connections>, prints READY, waits for a line on stdin.
+//       idle       — opens <connections>, prints READY, waits for a line on stdin;
+//       handshakes — <connections> workers each open, complete the opening
+//                    handshake and drop a connection, again and again, for <seconds>.
 // Prints one JSON line.
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
@@ -136,8 +138,36 @@ function open(): Promise<{ socket: net.Socket; counter: FrameCounter; extensions
   });
 }
 
-const conns = [];
-for (let i = 0; i < connections; i++) conns.push(await open());
+if (mode === 'handshakes') {
+  let done = 0;
+  let measuring = false;
+  let running = true;
+  const worker = async (): Promise<void> => {
+    while (running) {
+      const { socket } = await open();
+      socket.destroy();
+      if (measuring) done++;
+    }
+  };
+  const workers = Array.from({ length: connections }, worker);
+  await new Promise((resolve) => setTimeout(resolve, 500)); // warm-up
+  measuring = true;
+  const started = process.hrtime.bigint();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  measuring = false;
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  running = false;
+  console.log(JSON.stringify({ handshakesPerSecond: done / elapsed }));
+  void workers;
+  process.exit(0);
+}
+
+// Open in batches: fast, without a SYN flood.
+const conns: Awaited<ReturnType<typeof open>>[] = [];
+while (conns.length < connections) {
+  const batch = Math.min(100, connections - conns.length);
+  conns.push(...(await Promise.all(Array.from({ length: batch }, open))));
+}
 const extensions = conns[0].extensions;
 
 if (mode === 'idle') {

@@ -1,21 +1,32 @@
 // `npm run bench [-- --quick] [-- --only <text>]`: pushwire against its peers
-// (ws, better-sse), each server in its own process, driven by one
-// load-generator process (bench/load-ws.ts, bench/load-fanout.ts) whose cost
-// is the same for every target. Rounds are interleaved (A B A B …) and medians
-// reported with the ratio pushwire/peer; results go to bench/results/.
+// — ws 8 in pure JS, ws 8 with its native addons (bufferutil +
+// utf-8-validate), better-sse — each server in its own process, driven by a
+// separate load generator whose cost is the same for every target
+// (bench/load-ws.ts, bench/load-fanout.ts; autocannon for plain HTTP).
+// Rounds are interleaved (A B C A B C …); medians and the ratio pushwire/peer
+// per row are printed, written to bench/results/bench-<mode>.json and, for a
+// full run, summarised in bench/RESULTS.md.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 
 const quick = process.argv.includes('--quick');
 const onlyIndex = process.argv.indexOf('--only');
 /** Run only the workloads whose name contains this text. */
 const only = onlyIndex === -1 ? '' : (process.argv[onlyIndex + 1] ?? '');
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-const rounds = quick ? 3 : 5;
-const seconds = quick ? 2 : 4;
-type Target = 'pushwire' | 'ws';
+const rounds = 3 + (quick ? 0 : 2);
+const seconds = quick ? 1 : 3;
+
+type Impl = 'pushwire' | 'ws' | 'ws-native' | 'better-sse';
+const WS_PEERS: Impl[] = ['ws', 'ws-native'];
+
+/** ws reads these to skip its native addons: the pure-JS target. */
+function envFor(impl: Impl): NodeJS.ProcessEnv {
+  return impl === 'ws' ? { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' } : process.env;
+}
 
 interface Server {
   child: ChildProcess;
@@ -24,10 +35,12 @@ interface Server {
   rss(): Promise<number>;
 }
 
-async function startServer(impl: Target, deflate: boolean): Promise<Server> {
-  const child = spawn(process.execPath, ['--expose-gc', here('./servers/echo.js'), impl, '0', deflate ? 'deflate' : ''], {
+/** Start `servers/<script>` for `impl`; it prints `PORT n` and answers `rss` on stdin. */
+async function startServer(script: string, impl: Impl, extra: string[] = []): Promise<Server> {
+  const name = impl === 'ws-native' ? 'ws' : impl;
+  const child = spawn(process.execPath, ['--expose-gc', here(`./servers/${script}`), name, '0', ...extra], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' },
+    env: envFor(impl),
   });
   const lines: ((line: string) => void)[] = [];
   let buffered = '';
@@ -53,13 +66,23 @@ async function startServer(impl: Target, deflate: boolean): Promise<Server> {
   };
 }
 
-/** Run the load generator; for `idle`, `whileOpen` runs once all connections are up. */
+async function withServer<T>(script: string, impl: Impl, run: (server: Server) => Promise<T>, extra: string[] = []): Promise<T> {
+  const server = await startServer(script, impl, extra);
+  try {
+    return await run(server);
+  } finally {
+    server.child.kill();
+    await new Promise((resolve) => server.child.once('exit', resolve));
+  }
+}
+
+/** Run a load generator; for `idle`, `whileOpen` runs once all connections are up. */
 function load(
+  script: string,
   port: number,
   args: (string | number)[],
   whileOpen?: () => Promise<void>,
-  script = './load-ws.js',
-): Promise<Record<string, number | string>> {
+): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [here(script), String(port), ...args.map(String)], {
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -77,7 +100,7 @@ function load(
     child.once('exit', (code) => {
       if (whileOpen) return;
       if (code === 0) resolve(JSON.parse(out));
-      else reject(new Error(`load generator exited ${code}`));
+      else reject(new Error(`${script} exited ${code}`));
     });
   });
 }
@@ -98,151 +121,181 @@ interface Metric {
 interface Row {
   workload: string;
   unit: string;
-  peer: string;
-  pushwire: number;
-  peerValue: number;
-  ratio: number;
   lowerIsBetter: boolean;
+  /** Median per target. */
+  values: Partial<Record<Impl, number>>;
+  /** pushwire / peer, per peer. */
+  ratios: Partial<Record<Impl, number>>;
 }
 const rows: Row[] = [];
 
+const fmt = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+
 /**
- * Measure one workload on pushwire and a peer, rounds interleaved, and print
- * the median of each metric with the ratio pushwire/peer.
+ * Measure one workload on pushwire and its peers, rounds interleaved, and
+ * record the median of each metric with the ratio pushwire/peer.
  */
-async function compare<Impl extends string>(
+async function compare(
   workload: string,
-  peer: Impl,
+  peers: Impl[],
   metrics: Metric[],
-  measure: (impl: 'pushwire' | Impl) => Promise<Record<string, number>>,
+  measure: (impl: Impl) => Promise<Record<string, number>>,
 ): Promise<void> {
   if (!workload.includes(only)) return;
-  const samples = { pushwire: [] as Record<string, number>[], peer: [] as Record<string, number>[] };
+  const impls: Impl[] = ['pushwire', ...peers];
+  const samples = new Map<Impl, Record<string, number>[]>(impls.map((impl) => [impl, []]));
   for (let round = 0; round < rounds; round++) {
-    samples.pushwire.push(await measure('pushwire'));
-    samples.peer.push(await measure(peer));
+    for (const impl of impls) samples.get(impl)!.push(await measure(impl));
   }
-  const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2)).padStart(10);
   for (const { key, unit, lowerIsBetter = false } of metrics) {
-    const ours = median(samples.pushwire.map((s) => s[key]));
-    const theirs = median(samples.peer.map((s) => s[key]));
-    const row: Row = { workload, unit, peer, pushwire: ours, peerValue: theirs, ratio: ours / theirs, lowerIsBetter };
+    const row: Row = { workload, unit, lowerIsBetter, values: {}, ratios: {} };
+    for (const impl of impls) row.values[impl] = median(samples.get(impl)!.map((s) => s[key]));
+    for (const peer of peers) row.ratios[peer] = row.values.pushwire! / row.values[peer]!;
     rows.push(row);
-    console.log(
-      `${workload.padEnd(52)} ${unit.padEnd(12)} pushwire ${fmt(ours)}  ${peer.padStart(10)} ${fmt(theirs)}  ratio ${row.ratio.toFixed(2)}${lowerIsBetter ? ' (lower is better)' : ''}`,
-    );
+    const peerText = peers.map((peer) => `${peer} ${fmt(row.values[peer]!)} (${row.ratios[peer]!.toFixed(2)}×)`).join('  ');
+    console.log(`${workload.padEnd(58)} ${unit.padEnd(13)} pushwire ${fmt(row.values.pushwire!).padStart(11)}  ${peerText}${lowerIsBetter ? '  [lower is better]' : ''}`);
   }
 }
 
-/** A workload with no peer to compare against: pushwire's medians alone. */
-async function measureAlone(workload: string, metrics: Metric[], measure: () => Promise<Record<string, number>>): Promise<void> {
-  if (!workload.includes(only)) return;
-  const samples: Record<string, number>[] = [];
-  for (let round = 0; round < rounds; round++) samples.push(await measure());
-  for (const { key, unit, lowerIsBetter = false } of metrics) {
-    const ours = median(samples.map((s) => s[key]));
-    rows.push({ workload, unit, peer: 'none', pushwire: ours, peerValue: NaN, ratio: NaN, lowerIsBetter });
-    console.log(`${workload.padEnd(52)} ${unit.padEnd(12)} pushwire ${(ours >= 100 ? ours.toFixed(0) : ours.toFixed(2)).padStart(10)}  (no peer)`);
-  }
+/** A workload measured as one number. */
+function compareOne(workload: string, unit: string, peers: Impl[], measure: (impl: Impl) => Promise<number>): Promise<void> {
+  return compare(workload, peers, [{ key: 'value', unit, lowerIsBetter: unit === 'bytes' }], async (impl) => ({
+    value: await measure(impl),
+  }));
 }
 
-/** A workload measured as one number against ws. */
-function compareWithWs(workload: string, unit: string, measure: (impl: Target) => Promise<number>): Promise<void> {
-  const lowerIsBetter = unit === 'bytes';
-  return compare(workload, 'ws', [{ key: 'value', unit, lowerIsBetter }], async (impl) => ({ value: await measure(impl) }));
+// ---- echo ----
+
+function echo(impl: Impl, connections: number, depth: number, payload: string, deflate = false): Promise<Record<string, number>> {
+  return withServer(
+    'echo.js',
+    impl,
+    async (server) => {
+      const result = await load('./load-ws.js', server.port, ['throughput', connections, depth, seconds, deflate ? 1 : 0, payload]);
+      if (deflate && !String(result.extensions).includes('permessage-deflate')) throw new Error(`${impl} did not negotiate deflate`);
+      return result;
+    },
+    deflate ? ['deflate'] : [],
+  );
 }
 
-async function throughput(impl: Target, deflate: boolean, connections: number, depth: number, payload: string): Promise<number> {
-  const server = await startServer(impl, deflate);
-  try {
-    const result = await load(server.port, ['throughput', connections, depth, seconds, deflate ? 1 : 0, payload]);
-    if (deflate && !String(result.extensions).includes('permessage-deflate')) throw new Error(`${impl} did not negotiate deflate`);
-    return Number(result.messagesPerSecond);
-  } finally {
-    server.child.kill();
-  }
-}
+await compareOne('echo 64 B, 64 conns, 16 in flight', 'msg/s', WS_PEERS, async (impl) =>
+  (await echo(impl, 64, 16, 'bytes:64')).messagesPerSecond,
+);
+await compareOne('echo 64 KiB binary, 8 conns, 2 in flight', 'MiB/s', WS_PEERS, async (impl) =>
+  (await echo(impl, 8, 2, 'bytes:65536')).messagesPerSecond / 16,
+);
+await compareOne('echo 1 MiB binary, 4 conns, 1 in flight', 'MiB/s', WS_PEERS, async (impl) =>
+  (await echo(impl, 4, 1, 'bytes:1048576')).messagesPerSecond,
+);
+await compareOne('JSON echo ~0.5 KiB, 32 conns, 8 in flight', 'msg/s', WS_PEERS, async (impl) =>
+  (await echo(impl, 32, 8, 'json')).messagesPerSecond,
+);
+await compareOne('JSON echo ~0.5 KiB, 32 conns, 8 in flight, permessage-deflate', 'msg/s', ['ws-native'], async (impl) =>
+  (await echo(impl, 32, 8, 'json', true)).messagesPerSecond,
+);
+await compareOne('JSON wire bytes per message, deflate (server → client)', 'bytes', ['ws-native'], (impl) =>
+  withServer(
+    'echo.js',
+    impl,
+    async (server) => {
+      const result = await load('./load-ws.js', server.port, ['wire', 8, 500, 0, 1, 'json']);
+      return result.wireBytes / (8 * 500);
+    },
+    ['deflate'],
+  ),
+);
 
-// Echo throughput, no compression.
-await compareWithWs('echo 64 B, 64 conns, 16 in flight', 'msg/s', (impl) => throughput(impl, false, 64, 16, 'bytes:64'));
-await compareWithWs('echo 16 KiB, 16 conns, 4 in flight', 'msg/s', (impl) => throughput(impl, false, 16, 4, 'bytes:16384'));
-await compareWithWs('echo 64 KiB, 8 conns, 2 in flight', 'msg/s', (impl) => throughput(impl, false, 8, 2, 'bytes:65536'));
+// ---- connections ----
 
-// permessage-deflate (RFC 7692), same settings on both servers.
-await compareWithWs('JSON echo ~0.5 KiB, 32 conns, 8 in flight, no deflate', 'msg/s', (impl) => throughput(impl, false, 32, 8, 'json'));
-await compareWithWs('JSON echo ~0.5 KiB, 32 conns, 8 in flight, deflate', 'msg/s', (impl) => throughput(impl, true, 32, 8, 'json'));
-await compareWithWs('JSON wire bytes per message, deflate (server → client)', 'bytes', async (impl) => {
-  const server = await startServer(impl, true);
-  try {
-    const result = await load(server.port, ['wire', 8, 500, 0, 1, 'json']);
-    return Number(result.wireBytes) / (8 * 500);
-  } finally {
-    server.child.kill();
-  }
-});
-const idleConnections = quick ? 1000 : 5000;
-await compareWithWs(`RSS per idle connection, deflate negotiated (${idleConnections} conns)`, 'bytes', async (impl) => {
-  const server = await startServer(impl, true);
-  try {
-    const before = await server.rss();
-    let after = 0;
-    await load(server.port, ['idle', idleConnections, 0, 0, 1, 'json'], async () => {
-      after = await server.rss();
-    });
-    return (after - before) / idleConnections;
-  } finally {
-    server.child.kill();
-  }
-});
+await compareOne('handshakes, 32 concurrent', 'handshakes/s', WS_PEERS, async (impl) =>
+  withServer('echo.js', impl, async (server) => (await load('./load-ws.js', server.port, ['handshakes', 32, 0, seconds, 0, 'json'])).handshakesPerSecond),
+);
 
-if (only === '') console.log('(the JSON messages average 514 bytes uncompressed; for bytes rows lower is better)');
-
-// Fan-out through the push server: one publish (HTTP POST /publish, the same
-// from the same publisher for every target) reaching every subscriber.
-async function fanout(impl: string, transport: 'ws' | 'sse' | 'poll', subscribers: number, window: number): Promise<Record<string, number>> {
-  const child = spawn(process.execPath, [here('./servers/fanout.js'), impl, '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' },
-  });
-  try {
-    const port = await new Promise<number>((resolve) => {
-      let out = '';
-      child.stdout!.on('data', (chunk) => {
-        out += chunk;
-        const match = /PORT (\d+)/.exec(out);
-        if (match) resolve(Number(match[1]));
+async function idleRss(impl: Impl, connections: number, deflate: boolean): Promise<number> {
+  return withServer(
+    'echo.js',
+    impl,
+    async (server) => {
+      const before = await server.rss();
+      let after = 0;
+      await load('./load-ws.js', server.port, ['idle', connections, 0, 0, deflate ? 1 : 0, 'json'], async () => {
+        after = await server.rss();
       });
-    });
-    const result = await load(port, [transport, subscribers, seconds, window], undefined, './load-fanout.js');
-    return result as Record<string, number>;
-  } finally {
-    child.kill();
-  }
+      return (after - before) / connections;
+    },
+    deflate ? ['deflate'] : [],
+  );
 }
+const idle = 10_000;
+await compareOne(`RSS per idle connection (${idle.toLocaleString('en-US')} conns)`, 'bytes', ['ws'], (impl) => idleRss(impl, idle, false));
+await compareOne(`RSS per idle connection, deflate negotiated (${idle.toLocaleString('en-US')} conns)`, 'bytes', ['ws'], (impl) =>
+  idleRss(impl, idle, true),
+);
+
+// ---- fan-out through the push server ----
+// One publish (HTTP POST /publish, the same from the same publisher for every
+// target) reaching every subscriber; latency from a send time in the payload.
+
 const fanoutMetrics: Metric[] = [
   { key: 'deliveriesPerSecond', unit: 'deliveries/s' },
   { key: 'p50Ms', unit: 'p50 ms', lowerIsBetter: true },
   { key: 'p99Ms', unit: 'p99 ms', lowerIsBetter: true },
 ];
-const fanoutSubscribers = 1000;
-await compare(`fan-out WebSocket, ${fanoutSubscribers} subscribers, 16 publishes in flight`, 'ws', fanoutMetrics, (impl) =>
-  fanout(impl, 'ws', fanoutSubscribers, 16),
+
+function fanout(impl: Impl, transport: 'ws' | 'sse' | 'poll', subscribers: number, window: number): Promise<Record<string, number>> {
+  return withServer('fanout.js', impl, (server) => load('./load-fanout.js', server.port, [transport, subscribers, seconds, window]));
+}
+
+for (const subscribers of [1000, 10_000]) {
+  const n = subscribers.toLocaleString('en-US');
+  await compare(`fan-out WebSocket, ${n} subscribers, 16 publishes in flight`, WS_PEERS, fanoutMetrics, (impl) =>
+    fanout(impl, 'ws', subscribers, 16),
+  );
+}
+await compare('fan-out WebSocket, 1,000 subscribers, 1 publish in flight', ['ws-native'], fanoutMetrics, (impl) =>
+  fanout(impl, 'ws', 1000, 1),
 );
-await compare(`fan-out WebSocket, ${fanoutSubscribers} subscribers, 1 publish in flight`, 'ws', fanoutMetrics, (impl) =>
-  fanout(impl, 'ws', fanoutSubscribers, 1),
+await compare('fan-out SSE, 1,000 subscribers, 16 publishes in flight', ['better-sse'], fanoutMetrics, (impl) =>
+  fanout(impl, 'sse', 1000, 16),
 );
-await compare(`fan-out SSE, ${fanoutSubscribers} subscribers, 16 publishes in flight`, 'better-sse', fanoutMetrics, (impl) =>
-  fanout(impl, 'sse', fanoutSubscribers, 16),
-);
-await measureAlone(`fan-out long-poll, ${fanoutSubscribers} subscribers, 16 publishes in flight`, fanoutMetrics, () =>
-  fanout('pushwire', 'poll', fanoutSubscribers, 16),
+await compare('fan-out long-poll, 1,000 subscribers, 16 publishes in flight', [], fanoutMetrics, (impl) =>
+  fanout(impl, 'poll', 1000, 16),
 );
 
+// ---- HTTP endpoints (autocannon; pushwire only) ----
+
+async function cannon(port: number, path: string, options: Partial<autocannon.Options> = {}): Promise<number> {
+  const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: 32, duration: seconds, ...options });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`autocannon saw ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return result.requests.average;
+}
+
+await compareOne('publish API: POST /publish, 32 connections', 'requests/s', [], () =>
+  withServer('fanout.js', 'pushwire', (server) =>
+    cannon(server.port, '/publish', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'bench', event: 'tick', data: { price: 101.25, volume: 300 } }),
+    }),
+  ),
+);
+await compareOne('long-poll round trips: GET /poll with a cursor, 32 connections', 'requests/s', [], () =>
+  withServer('fanout.js', 'pushwire', async (server) => {
+    const first = (await (await fetch(`http://127.0.0.1:${server.port}/poll?channel=bench&timeout=0`)).json()) as { cursor: string };
+    return cannon(server.port, `/poll?channel=bench&cursor=${first.cursor}&timeout=0`);
+  }),
+);
+
+// ---- report ----
+
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
 const report = {
   date: new Date().toISOString(),
   node: process.version,
-  cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
+  machine,
   mode: quick ? 'quick' : 'full',
+  only: only || undefined,
   rounds,
   secondsPerRound: seconds,
   rows,
@@ -252,3 +305,36 @@ mkdirSync(resultsDir, { recursive: true });
 // A run of some workloads (--only) must not replace the record of a whole run.
 const name = only !== '' ? 'partial' : quick ? 'quick' : 'full';
 writeFileSync(`${resultsDir}bench-${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
+if (name === 'full') writeFileSync(fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url)), resultsMarkdown());
+
+function resultsMarkdown(): string {
+  const cell = (row: Row, impl: Impl): string => {
+    const value = row.values[impl];
+    if (value === undefined) return '';
+    const ratio = row.ratios[impl];
+    return ratio === undefined ? fmt(value) : `${fmt(value)} (**${ratio.toFixed(2)}×**)`;
+  };
+  const peers: Impl[] = ['ws', 'ws-native', 'better-sse'];
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Full run of \`npm run bench\` on ${report.date.slice(0, 10)}: ${machine}, Node ${report.node}.`,
+    `${rounds} interleaved rounds of ${seconds} s per target and row; medians. In parentheses: pushwire / peer`,
+    '(above 1 is better for pushwire, except rows marked "lower is better").',
+    '',
+    'Targets: pushwire; `ws` 8 pure JS (`WS_NO_BUFFER_UTIL=1 WS_NO_UTF_8_VALIDATE=1`); `ws` 8 with `bufferutil` and',
+    '`utf-8-validate` (ws-native); better-sse for SSE. Each server runs in its own process; load comes from a separate',
+    'process (`bench/load-ws.ts`, `bench/load-fanout.ts`, autocannon), the same for every target.',
+    '',
+    '| workload | unit | pushwire | ws | ws-native | better-sse |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (row) =>
+        `| ${row.workload} | ${row.unit}${row.lowerIsBetter ? ' (lower is better)' : ''} | ${fmt(row.values.pushwire!)} | ${peers.map((peer) => cell(row, peer)).join(' | ')} |`,
+    ),
+    '',
+    'Raw numbers: [results/bench-full.json](results/bench-full.json).',
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -337,6 +337,7 @@ function handshakeOnClose(this: HandshakeSocket): void {
 
 /** The handshake succeeded: drop its state and listeners, so nothing of it stays per connection. */
 function releaseHandshake(socket: HandshakeSocket): void {
+  socket.off('error', destroyOnError); // the WebSocket installs its own
   socket.off('close', handshakeOnClose);
   socket[kHandshake] = undefined;
 }

@@ -95,6 +95,8 @@ export type Sendable = string | Buffer | ArrayBuffer | ArrayBufferView;
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
 const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 const EMPTY = Buffer.alloc(0);
+/** Never pushed to: see the queues of WebSocket. */
+const NONE: never[] = [];
 
 /** Masking keys come from a pooled random buffer refilled 2048 keys at a time (RFC 6455 §5.3, §10.3). */
 const maskPool = Buffer.alloc(8192);
@@ -162,13 +164,15 @@ export class WebSocket extends EventEmitter {
   private readonly maxPayload: number | undefined;
   private readonly closeTimeout: number;
   private readonly handler: WebSocketHandler | undefined;
-  private readonly outgoing: Buffer[] = [];
+  // Queues start as the shared empty NONE and get their own array on first push:
+  // an idle connection carries no arrays (memory per connection).
+  private outgoing: Buffer[] = NONE;
   private readonly deflateOptions: PerMessageDeflateOptions | null;
   private deflate: PerMessageDeflate | null = null;
   /** Messages waiting for earlier compressed ones to be inflated, in order. */
-  private readonly inbound: InboundMessage[] = [];
+  private inbound: InboundMessage[] = NONE;
   /** Sends (and a close) waiting for earlier messages to be compressed, in order. */
-  private readonly outbound: OutboundJob[] = [];
+  private outbound: OutboundJob[] = NONE;
   private outboundBytes = 0;
   private fragmenting = false;
   private closeTimer: NodeJS.Timeout | null = null;
@@ -255,6 +259,7 @@ export class WebSocket extends EventEmitter {
     }
     // Behind a message being compressed, everything waits its turn (RFC 7692 keeps message order).
     const job: OutboundJob = { payload, isBinary, fin, compressed: null, callback };
+    if (this.outbound === NONE) this.outbound = [];
     this.outbound.push(job);
     this.outboundBytes += byteLength(payload);
     if (compress) {
@@ -312,7 +317,7 @@ export class WebSocket extends EventEmitter {
     encodeClosePayload(code, reason); // throws now for a code that may not be sent
     this.state = CLOSING;
     if (this.outbound.length > 0) {
-      this.outbound.push({ close: { code, reason } });
+      this.outbound.push({ close: { code, reason } }); // non-empty, so already its own array
       return;
     }
     this.sendClose(code, reason);
@@ -398,9 +403,10 @@ export class WebSocket extends EventEmitter {
     });
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    socket.on('end', socketOnEnd);
+    // Only what every connection needs: 'drain' is watched once a write
+    // returns false, and 'end' only where Node does not end the socket itself.
+    if (socket.allowHalfOpen) socket.on('end', socketOnEnd);
     socket.on('close', socketOnClose);
-    socket.on('drain', socketOnDrain);
     socket.on('error', socketOnError);
     this.state = OPEN;
   }
@@ -435,6 +441,7 @@ export class WebSocket extends EventEmitter {
 
   /** @internal Queue bytes produced by the Connection. */
   queue(data: Buffer): void {
+    if (this.outgoing === NONE) this.outgoing = [];
     this.outgoing.push(data);
   }
 
@@ -462,6 +469,7 @@ export class WebSocket extends EventEmitter {
       socket.uncork();
     }
     out.length = 0;
+    if (!ok && !socket.listeners('drain').includes(socketOnDrain)) socket.on('drain', socketOnDrain);
     return ok;
   }
 
@@ -485,6 +493,7 @@ export class WebSocket extends EventEmitter {
     }
     // Keep order behind messages still being inflated, and stop reading until they are.
     const entry: InboundMessage = { data: compressed ? null : data, isBinary };
+    if (this.inbound === NONE) this.inbound = [];
     this.inbound.push(entry);
     this.socket!.pause();
     if (!compressed) return;

@@ -40,6 +40,7 @@ export interface FrameParserOptions {
  * `push`, so every parser can share it.
  */
 const scratch = new Uint8Array(8);
+const NO_CHUNKS: Buffer[] = [];
 
 const enum State {
   Header,
@@ -56,7 +57,8 @@ const enum State {
  * takes ownership of the chunks passed to `push`.
  */
 export class FrameParser {
-  private readonly chunks: Buffer[] = [];
+  /** Starts as the shared, never-pushed NO_CHUNKS: an idle connection holds no array. */
+  private chunks: Buffer[] = NO_CHUNKS;
   /** Bytes already consumed from chunks[0]. */
   private offset = 0;
   private buffered = 0;
@@ -92,6 +94,7 @@ export class FrameParser {
 
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
+    if (this.chunks === NO_CHUNKS) this.chunks = [];
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     while (!this.stopped) {
