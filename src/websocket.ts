@@ -161,13 +161,11 @@ export class WebSocket extends EventEmitter {
   private socket: BoundSocket | null = null;
   private connection: Connection | null = null;
   private readonly role: Role;
-  private readonly maxPayload: number | undefined;
-  private readonly closeTimeout: number;
-  private readonly handler: WebSocketHandler | undefined;
   // Queues start as the shared empty NONE and get their own array on first push:
   // an idle connection carries no arrays (memory per connection).
   private outgoing: Buffer[] = NONE;
-  private readonly deflateOptions: PerMessageDeflateOptions | null;
+  /** The options given (a server shares one object among all its sockets). */
+  private readonly options: ClientOptions;
   private deflate: PerMessageDeflate | null = null;
   /** Messages waiting for earlier compressed ones to be inflated, in order. */
   private inbound: InboundMessage[] = NONE;
@@ -192,11 +190,7 @@ export class WebSocket extends EventEmitter {
     super();
     assertLimits(options, SOCKET_LIMITS);
     assertDeflateSettings(options.perMessageDeflate);
-    this.maxPayload = options.maxPayload;
-    this.deflateOptions =
-      options.perMessageDeflate === true ? {} : options.perMessageDeflate ? options.perMessageDeflate : null;
-    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this.handler = options.handler;
+    this.options = options;
     if (address === null) {
       this.role = 'server';
       this.target = '';
@@ -390,14 +384,14 @@ export class WebSocket extends EventEmitter {
     if (url) this.target = url;
     this.protocol = protocol;
     if (deflate) {
-      this.deflate = new PerMessageDeflate(deflate, this.role, this.maxPayload ?? DEFAULT_MAX_PAYLOAD, this.deflateOptions ?? {});
+      this.deflate = new PerMessageDeflate(deflate, this.role, this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD, deflateSettings(this.options) ?? {});
     }
     const bound = socket as BoundSocket;
     bound[kWebSocket] = this;
     this.socket = bound;
     this.connection = new Connection(new ConnectionEvents(this), {
       role: this.role,
-      maxPayload: this.maxPayload,
+      maxPayload: this.options.maxPayload,
       generateMask: this.role === 'client' ? randomMask : undefined,
       perMessageDeflate: deflate !== null,
     });
@@ -563,7 +557,7 @@ export class WebSocket extends EventEmitter {
 
   private startCloseTimer(): void {
     if (this.closeTimer || !this.socket) return;
-    this.closeTimer = setTimeout(destroySocket, this.closeTimeout, this.socket);
+    this.closeTimer = setTimeout(destroySocket, this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT, this.socket);
     this.closeTimer.unref();
   }
 
@@ -587,14 +581,16 @@ export class WebSocket extends EventEmitter {
 
   private emitError(error: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
-    if (this.handler?.onError) this.handler.onError(this, error);
+    const { handler } = this.options;
+    if (handler?.onError) handler.onError(this, error);
   }
 
   private callHandler(name: 'onOpen' | 'onMessage' | 'onClose', ...args: unknown[]): void {
-    const method = this.handler?.[name] as ((...a: unknown[]) => void) | undefined;
+    const { handler } = this.options;
+    const method = handler?.[name] as ((...a: unknown[]) => void) | undefined;
     if (!method) return;
     try {
-      method.call(this.handler, this, ...args);
+      method.call(handler, this, ...args);
     } catch (error) {
       this.emitError(error instanceof Error ? error : new Error(String(error)));
     }
@@ -617,7 +613,7 @@ export class WebSocket extends EventEmitter {
           ? [options.protocols]
           : options.protocols;
     const key = keyFromNonce(randomFillSync(new Uint8Array(16)));
-    const deflateOptions = this.deflateOptions;
+    const deflateOptions = deflateSettings(this.options);
     const request = clientRequest({
       path: `${url.pathname}${url.search}`,
       host: url.port ? `${url.hostname}:${url.port}` : url.hostname,
@@ -738,6 +734,12 @@ function toPayload(data: Sendable, isBinary: boolean): Uint8Array | string {
 }
 
 // Shared socket listeners ('this' is the socket).
+/** `perMessageDeflate` as settings, or null when it is off. */
+function deflateSettings(options: ClientOptions): PerMessageDeflateOptions | null {
+  const value = options.perMessageDeflate;
+  return value === true ? {} : value ? value : null;
+}
+
 function socketOnData(this: BoundSocket, chunk: Buffer): void {
   this[kWebSocket]!.receive(chunk);
 }

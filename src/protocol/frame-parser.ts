@@ -48,6 +48,8 @@ const enum State {
   Length64,
   MaskKey,
   Payload,
+  /** After a close or a failure: input is dropped. */
+  Stopped,
 }
 
 /**
@@ -65,13 +67,11 @@ export class FrameParser {
   private state = State.Header;
   /** The current frame's masking key as one number (no per-parser buffer). */
   private mask = 0;
-  private fin = false;
-  private rsv = 0;
-  private opcode = 0;
+  /** The current frame's first header byte: FIN, RSV1-3 and the opcode (fewer fields per connection). */
+  private firstByte = 0;
   private masked = false;
   private remaining = 0;
   private payloadOffset = 0;
-  private stopped = false;
 
   private readonly expectMasked: boolean;
   private readonly allowedRsv: number;
@@ -86,19 +86,20 @@ export class FrameParser {
 
   /** Stop delivering events; later input is dropped (after a close or a failure). */
   stop(): void {
-    this.stopped = true;
+    this.state = State.Stopped;
     this.chunks.length = 0;
     this.buffered = 0;
     this.offset = 0;
   }
 
   push(chunk: Buffer): void {
-    if (this.stopped || chunk.length === 0) return;
+    if (this.state === State.Stopped || chunk.length === 0) return;
     if (this.chunks === NO_CHUNKS) this.chunks = [];
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    while (!this.stopped) {
-      switch (this.state) {
+    for (;;) {
+      // `as State`: the sink may stop the parser from inside any step.
+      switch (this.state as State) {
         case State.Header:
           if (this.buffered < 2) return;
           this.readHeader();
@@ -124,6 +125,8 @@ export class FrameParser {
           if (this.buffered === 0) return;
           this.readPayload();
           break;
+        case State.Stopped:
+          return;
       }
     }
   }
@@ -132,24 +135,25 @@ export class FrameParser {
     this.take(2);
     const b0 = scratch[0];
     const b1 = scratch[1];
-    this.fin = (b0 & 0x80) !== 0;
-    this.rsv = b0 & 0x70;
-    this.opcode = b0 & 0x0f;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv = b0 & 0x70;
+    const opcode = b0 & 0x0f;
+    this.firstByte = b0;
     this.masked = (b1 & 0x80) !== 0;
     const length7 = b1 & 0x7f;
 
     // §5.2 RSV1-3: "MUST be 0 unless an extension is negotiated that defines meanings".
-    if ((this.rsv & ~(this.allowedRsv)) !== 0) {
+    if ((rsv & ~this.allowedRsv) !== 0) {
       throw new ProtocolError(1002, 'reserved bits set without a negotiated extension');
     }
     // §5.2 Opcode: "If an unknown opcode is received, the receiving endpoint MUST _Fail_".
-    if (!isKnownOpcode(this.opcode)) {
-      throw new ProtocolError(1002, `reserved opcode 0x${this.opcode.toString(16)}`);
+    if (!isKnownOpcode(opcode)) {
+      throw new ProtocolError(1002, `reserved opcode 0x${opcode.toString(16)}`);
     }
     // §5.5: "All control frames MUST have a payload length of 125 bytes or less
     // and MUST NOT be fragmented."
-    if (isControlOpcode(this.opcode)) {
-      if (!this.fin) throw new ProtocolError(1002, 'fragmented control frame');
+    if (isControlOpcode(opcode)) {
+      if (!fin) throw new ProtocolError(1002, 'fragmented control frame');
       if (length7 > MAX_CONTROL_PAYLOAD) {
         throw new ProtocolError(1002, 'control frame payload longer than 125 bytes');
       }
@@ -190,7 +194,8 @@ export class FrameParser {
   private startPayload(): void {
     this.payloadOffset = 0;
     this.state = State.Payload;
-    this.sink.onFrameStart(this.fin, this.rsv, this.opcode, this.remaining);
+    const b0 = this.firstByte;
+    this.sink.onFrameStart((b0 & 0x80) !== 0, b0 & 0x70, b0 & 0x0f, this.remaining);
     if (this.remaining === 0) this.endFrame();
   }
 
@@ -209,10 +214,11 @@ export class FrameParser {
     this.payloadOffset += size;
     this.remaining -= size;
     this.sink.onFramePayload(data);
-    if (this.remaining === 0 && !this.stopped) this.endFrame();
+    if (this.remaining === 0 && this.state !== State.Stopped) this.endFrame();
   }
 
   private endFrame(): void {
+    if (this.state === State.Stopped) return;
     this.state = State.Header;
     this.sink.onFrameEnd();
   }
