@@ -138,6 +138,16 @@ function open(): Promise<{ socket: net.Socket; counter: FrameCounter; extensions
   });
 }
 
+/** Half a second of warm-up, then `seconds` of counting (switched by `count`); resolves with the seconds counted. */
+async function measure(count: (on: boolean) => void): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  count(true);
+  const started = process.hrtime.bigint();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  count(false);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
 if (mode === 'handshakes') {
   let done = 0;
   let measuring = false;
@@ -149,16 +159,10 @@ if (mode === 'handshakes') {
       if (measuring) done++;
     }
   };
-  const workers = Array.from({ length: connections }, worker);
-  await new Promise((resolve) => setTimeout(resolve, 500)); // warm-up
-  measuring = true;
-  const started = process.hrtime.bigint();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  measuring = false;
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  for (let i = 0; i < connections; i++) void worker();
+  const elapsed = await measure((on) => (measuring = on));
   running = false;
   console.log(JSON.stringify({ handshakesPerSecond: done / elapsed }));
-  void workers;
   process.exit(0);
 }
 
@@ -209,12 +213,7 @@ if (mode === 'idle') {
     });
     for (let i = 0; i < depth; i++) socket.write(frames[next++ % frames.length]);
   }
-  await new Promise((resolve) => setTimeout(resolve, 500)); // warm-up
-  measuring = true;
-  const started = process.hrtime.bigint();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  measuring = false;
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  const elapsed = await measure((on) => (measuring = on));
   console.log(JSON.stringify({ extensions, messagesPerSecond: received / elapsed }));
   process.exit(0);
 }

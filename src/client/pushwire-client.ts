@@ -8,7 +8,11 @@
 
 export type TransportName = 'websocket' | 'sse' | 'poll';
 
-/** A delivered message, as the server sends it. */
+/**
+ * A delivered message, as the server sends it (MessageEnvelope in
+ * src/push/wire.ts; repeated here because the client is built on its own,
+ * for browsers, without the server's modules).
+ */
 export interface PushMessage {
   type: 'message';
   id: string;
