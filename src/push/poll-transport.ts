@@ -6,7 +6,7 @@
 import type * as http from 'node:http';
 import type { HubMessage } from '../hub/hub.js';
 import type { Client, PushCore } from './core.js';
-import { HttpError, sendError, sendJson } from './http-io.js';
+import { HttpError, sendError } from './http-io.js';
 import { envelopeJson } from './wire.js';
 
 export interface PollTransportSettings {
