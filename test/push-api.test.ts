@@ -264,6 +264,23 @@ describe('robustness', () => {
   });
 });
 
+describe('publishing from code', () => {
+  it('server.publish takes the same object as POST /publish and refuses data that is not JSON', async () => {
+    const { server, wsUrl } = await start();
+    const client = wsClient(`${wsUrl}?channel=c`);
+    await client.inbox.until((m) => m.type === 'ready');
+    expect(server.publish({ channel: 'c', data: { n: 1 } })).toEqual({ id: expect.any(String), delivered: 1 });
+    expect((await client.inbox.next()).data).toEqual({ n: 1 });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const data of [undefined, 10n, cyclic, () => 1]) {
+      expect(() => server.publish({ channel: 'c', data })).toThrow(/must be a JSON value/);
+    }
+    expect(() => server.publish({ data: 1 })).toThrow(/missing target/);
+    client.socket.close();
+  });
+});
+
 describe('bugs in hooks', () => {
   it('a throwing authorize hook answers 500 (4500 on /ws), reaches onError and the server error event, and harms no one else', async () => {
     const errors: string[] = [];

@@ -212,7 +212,11 @@ export class PushServer extends EventEmitter {
    * Throws HttpError 422 for an invalid one.
    */
   publish(input: Record<string, unknown>): PublishResult {
-    return this.dispatch(parsePublish(input, this.settings.now()));
+    const request = parsePublish(input, this.settings.now());
+    // Over HTTP, data is parsed JSON; from code it could be anything, and a
+    // value that cannot be serialized would fail halfway through a fan-out.
+    if (!isJsonValue(request.data)) throw new HttpError(422, '"data" must be a JSON value (no undefined, BigInt, functions or cycles)');
+    return this.dispatch(request);
   }
 
   /** Publishes waiting for their time, soonest first. */
@@ -432,6 +436,14 @@ function sendText(response: http.ServerResponse, type: string, text: string): vo
 function describeScheduled(item: ScheduledPublish): Record<string, unknown> {
   const { target, event, data } = item.request;
   return { id: item.id, at: new Date(item.at).toISOString(), ...target, ...(event === undefined ? {} : { event }), data };
+}
+
+function isJsonValue(value: unknown): boolean {
+  try {
+    return JSON.stringify(value) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 function parseUrl(target: string | undefined): URL {
