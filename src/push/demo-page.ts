@@ -1,7 +1,7 @@
 // GET / with `demo: true` (`pushwire serve --demo`): a chat room and a
 // per-user notification panel on the browser client, plain HTML/CSS/JS
 // served as is. `?transport=websocket|sse|poll` forces a transport,
-// `?name=alice` picks the user.
+// `?name=alice` picks the user, `?maxDelay=ms` caps the reconnect backoff.
 
 export const DEMO_PAGE = `<!doctype html>
 <html lang="en">
@@ -61,7 +61,8 @@ export const DEMO_PAGE = `<!doctype html>
     $(list).append(item);
     item.scrollIntoView({ block: 'nearest' });
   };
-  const client = connect(new URL('./', location.href).href, { channels: ['demo:chat'], uid: name, transports });
+  const maxDelayMs = Number(params.get('maxDelay')) || undefined;
+  const client = connect(new URL('./', location.href).href, { channels: ['demo:chat'], uid: name, transports, maxDelayMs });
   window.pushwire = client;
   const show = (transport) => { $('transport').dataset.transport = transport; $('transport').textContent = transport; };
   client.on('open', ({ transport }) => show(transport));

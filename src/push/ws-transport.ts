@@ -41,17 +41,37 @@ export class WebSocketTransport {
   private preparedFor: HubMessage | null = null;
   private prepared: PreparedMessage | null = null;
   private readonly cork = new TurnCork();
+  /** The session behind each accepted socket (refused ones have none). */
+  private readonly clients = new WeakMap<WebSocket, WsClient>();
 
   constructor(
     private readonly core: PushCore,
     private readonly settings: WebSocketTransportSettings,
   ) {
-    this.server = new WebSocketServer({
-      noServer: true,
-      maxPayload: settings.maxMessageBytes,
-      perMessageDeflate: settings.perMessageDeflate,
-      pingInterval: settings.pingIntervalMs,
-    });
+    // One handler object for all sockets, instead of three listener closures per client.
+    this.server = new WebSocketServer(
+      {
+        noServer: true,
+        maxPayload: settings.maxMessageBytes,
+        perMessageDeflate: settings.perMessageDeflate,
+        pingInterval: settings.pingIntervalMs,
+      },
+      {
+        onMessage: (ws, data, isBinary) => {
+          const client = this.clients.get(ws);
+          if (client) this.receive(client, data, isBinary);
+        },
+        onClose: (ws) => {
+          const client = this.clients.get(ws);
+          if (client) this.core.close(client);
+        },
+        // A peer's protocol error is the client's fault, not a bug: the handler hears of it, the server does not.
+        onError: (ws, error) => {
+          const client = this.clients.get(ws);
+          if (client) this.core.callHook(client.session, 'onError', client.session, error);
+        },
+      },
+    );
   }
 
   /** Take an upgrade request for /ws (the URL is already parsed). */
@@ -80,10 +100,7 @@ export class WebSocketTransport {
     client.errors = 0;
     client.pending = 0;
     client.tail = Promise.resolve();
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(client, data, isBinary));
-    ws.on('close', () => this.core.close(client));
-    // A peer's protocol error is the client's fault, not a bug: the handler hears of it, the server does not.
-    ws.on('error', (error: Error) => this.core.callHook(client.session, 'onError', client.session, error));
+    this.clients.set(ws, client);
     // First what the client missed (or its unread inbox), then the ready marker; live messages follow.
     const backlog = this.core.backlog(client, admission.since);
     if (backlog.gap) ws.send(JSON.stringify({ type: 'gap', since: admission.since ?? null }));
