@@ -129,6 +129,8 @@ export class PushClient {
   private session = '';
   private retryMs: number;
   private attempt = 0;
+  /** Transports that have opened before, and how often each failed to open since: see failOpen. */
+  private readonly worked = new Map<TransportName, number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private upgradeTimer: ReturnType<typeof setTimeout> | null = null;
   private closedByUser = false;
@@ -220,6 +222,7 @@ export class PushClient {
       transport?.close();
       if (isFinal(code)) void this.refuse(code, reason);
       else if (probe) this.scheduleUpgrade();
+      else if (this.retrySame(this.order[index])) this.scheduleReconnect(index);
       else void this.connect(index + 1); // blocked or down: fall back
     };
     const openTimer = setTimeout(() => failOpen(4408, 'no ready message in time'), this.options.openTimeoutMs ?? 5000);
@@ -277,10 +280,23 @@ export class PushClient {
     this.advance(cursor);
     if (retryMs !== undefined) this.retryMs = retryMs;
     this.attempt = 0;
+    this.worked.set(transport.name, 0);
     previous?.close();
     this.emit('open', { transport: transport.name });
     for (const pending of this.queue.splice(0)) transport.command(pending.command).then(pending.resolve, pending.reject);
     if (index > 0) this.scheduleUpgrade();
+  }
+
+  /**
+   * A transport that has worked before and now fails to open is more likely
+   * meeting a network outage than a proxy that blocks it: try it twice more
+   * (with backoff) before falling back, so a blip does not downgrade us.
+   */
+  private retrySame(name: TransportName): boolean {
+    const failures = this.worked.get(name);
+    if (failures === undefined || failures >= 2) return false;
+    this.worked.set(name, failures + 1);
+    return true;
   }
 
   /** While on a fallback, open the preferred transport beside it now and then; it takes over once ready. */
