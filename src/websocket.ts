@@ -463,7 +463,7 @@ export class WebSocket extends EventEmitter {
       socket.uncork();
     }
     out.length = 0;
-    if (!ok && !socket.listeners('drain').includes(socketOnDrain)) socket.on('drain', socketOnDrain);
+    if (!ok && socket.listenerCount('drain', socketOnDrain) === 0) socket.on('drain', socketOnDrain);
     return ok;
   }
 

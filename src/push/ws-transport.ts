@@ -76,12 +76,14 @@ export class WebSocketTransport {
 
   /** Take an upgrade request for /ws (the URL is already parsed). */
   handleUpgrade(request: http.IncomingMessage, socket: net.Socket, head: Buffer, url: URL): void {
-    socket.on('error', () => socket.destroy());
+    // Guards the socket while admission awaits hooks; handleUpgrade installs its own.
+    socket.on('error', destroyOnError);
     const admitted = this.core.admit(url.searchParams, request.headers, url.searchParams.get('since')).then(
       (admission) => ({ admission }),
       (error: unknown) => ({ error: this.core.refusal(error, null) }),
     );
     void admitted.then((result) => {
+      socket.off('error', destroyOnError); // nothing of the admission stays on the socket
       this.server.handleUpgrade(request, socket, head, (ws) => {
         if ('error' in result) ws.close(refusalCode(result.error.status), result.error.message);
         else this.attach(ws, result.admission);
@@ -177,4 +179,8 @@ export class WebSocketTransport {
       ws.close(CloseCode.PolicyViolation, 'too many invalid commands');
     }
   }
+}
+
+function destroyOnError(this: net.Socket): void {
+  this.destroy();
 }
