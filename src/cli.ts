@@ -2,7 +2,7 @@
 // The pushwire command line: parses flags (and PUSHWIRE_* environment
 // variables) and composes library pieces.
 import { pathToFileURL } from 'node:url';
-import { WebSocketServer } from './server.js';
+import { WebSocketServer } from './ws/server.js';
 import { DEFAULT_MAX_PAYLOAD } from './protocol/connection.js';
 import { createServer, type PushServer } from './push/push-server.js';
 

@@ -1,5 +1,5 @@
 // pushwire: public API.
-export { WebSocket, PreparedMessage, CONNECTING, OPEN, CLOSING, CLOSED } from './websocket.js';
+export { WebSocket, PreparedMessage, CONNECTING, OPEN, CLOSING, CLOSED } from './ws/websocket.js';
 export type {
   ClientOptions,
   SocketOptions,
@@ -9,11 +9,11 @@ export type {
   ReadyState,
   WebSocketEvents,
   PerMessageDeflateOptions,
-} from './websocket.js';
-export { setDeflateConcurrency } from './deflate.js';
-export { WebSocketServer } from './server.js';
-export type { WebSocketServerOptions, WebSocketServerEvents, VerifyInfo, VerifyResult } from './server.js';
-export type { WebSocketHandler } from './handler.js';
+} from './ws/websocket.js';
+export { setDeflateConcurrency } from './ws/deflate.js';
+export { WebSocketServer } from './ws/server.js';
+export type { WebSocketServerOptions, WebSocketServerEvents, VerifyInfo, VerifyResult } from './ws/server.js';
+export type { WebSocketHandler } from './ws/websocket.js';
 export * as protocol from './protocol/index.js';
 export { ProtocolError, HandshakeError, ClientHandshakeError, InvalidStateError } from './protocol/errors.js';
 export { CloseCode } from './protocol/close.js';
@@ -23,8 +23,10 @@ export { signToken, verifyToken, TokenError } from './auth/jwt.js';
 export type { TokenClaims } from './auth/jwt.js';
 export { createServer, PushServer } from './push/push-server.js';
 export type { PushServerOptions, PushServerEvents, PublishResult } from './push/push-server.js';
-export type { PushHandler, ChannelCheck, Ack } from './push/core.js';
+export type { PushHandler, ChannelCheck } from './push/core.js';
 export type { Identity } from './push/identity.js';
-export type { MessageEnvelope, Command, PublishRequest } from './push/wire.js';
+export type { Ack, Command, ErrorReply, GapNotice, MessageEnvelope, ReadyNotice, Ref, ServerFrame } from './push/contract.js';
+export { FINAL_CLOSE_CODES, isFinalCloseCode, refusalCloseCode } from './push/contract.js';
+export type { PublishRequest } from './push/wire.js';
 export type { ScheduledPublish } from './push/scheduler.js';
 export { HttpError, ConfigError } from './push/http-io.js';

@@ -6,31 +6,14 @@
 // capped exponential backoff and full jitter. No dependencies; served by the
 // server at /client.js.
 
+import { isFinalCloseCode, type Ack, type MessageEnvelope } from '../push/contract.js';
+
+export type { Ack } from '../push/contract.js';
+
 export type TransportName = 'websocket' | 'sse' | 'poll';
 
-/**
- * A delivered message, as the server sends it (MessageEnvelope in
- * src/push/wire.ts; repeated here because the client is built on its own,
- * for browsers, without the server's modules).
- */
-export interface PushMessage {
-  type: 'message';
-  id: string;
-  channel?: string;
-  uid?: string;
-  broadcast?: true;
-  event?: string;
-  data: unknown;
-  time: number;
-}
-
-export interface Ack {
-  type: 'ack';
-  ref?: string | number;
-  channel?: string;
-  id?: string;
-  delivered?: number;
-}
+/** A delivered message, as the server sends it (the wire contract's envelope). */
+export type PushMessage = MessageEnvelope;
 
 export interface ConnectOptions {
   /** Channels to subscribe to from the start. */
@@ -106,16 +89,6 @@ interface Transport {
 }
 
 type Pending = { command: Record<string, unknown>; resolve: (ack: Ack) => void; reject: (error: Error) => void };
-
-/**
- * Close codes after which reconnecting cannot help: 1008 (policy) and the
- * refusals 4000 + HTTP status that the same request would meet again. 4408
- * (timeout), 4429 (busy) and 45xx (server trouble) are worth another try.
- */
-const FINAL_CODES = new Set([1008, 4400, 4401, 4403, 4404, 4405, 4413, 4422]);
-function isFinal(code: number): boolean {
-  return FINAL_CODES.has(code);
-}
 
 export class PushClient {
   private readonly base: URL;
@@ -220,7 +193,7 @@ export class PushClient {
       if (opened || this.opening !== transport) return;
       this.opening = null;
       transport?.close();
-      if (isFinal(code)) void this.refuse(code, reason);
+      if (isFinalCloseCode(code)) void this.refuse(code, reason);
       else if (probe) this.scheduleUpgrade();
       else if (this.retrySame(this.order[index])) this.scheduleReconnect(index);
       else void this.connect(index + 1); // blocked or down: fall back
@@ -243,7 +216,7 @@ export class PushClient {
         }
         if (this.current !== transport) return;
         this.current = null;
-        if (isFinal(code)) void this.refuse(code, reason);
+        if (isFinalCloseCode(code)) void this.refuse(code, reason);
         else {
           this.emit('close', { code, reason, willReconnect: true });
           this.scheduleReconnect(index);

@@ -4,6 +4,7 @@
 // the transports; routing and lifecycle stay in push-server.ts.
 import { randomBytes } from 'node:crypto';
 import type * as http from 'node:http';
+import type { Ack } from './contract.js';
 import type { Hub, HubMessage, Replay, Session, SessionSink } from '../hub/hub.js';
 import { HttpError } from './http-io.js';
 import { checkOrigin, identify, type Identity, type IdentitySettings } from './identity.js';
@@ -60,15 +61,6 @@ export interface Client {
   readonly transport: Transport;
   /** Secret naming this session in `POST /send` (and poll requests). */
   readonly token: string;
-}
-
-/** The answer to a command that succeeded. */
-export interface Ack {
-  type: 'ack';
-  ref?: Ref;
-  channel?: string;
-  id?: string;
-  delivered?: number;
 }
 
 export class PushCore {

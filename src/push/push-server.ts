@@ -2,23 +2,23 @@
 // SSE and long-poll transports, the publish API for backends, health and
 // metrics, and an optional line-protocol push port. Routing, auth of the
 // publish API, and the server's life (listen, graceful close) live here.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import { Hub } from '../hub/hub.js';
 import { DEMO_PAGE } from './demo-page.js';
 import { errorResponse } from '../protocol/handshake.js';
 import { PushCore, type ChannelCheck, type PushHandler, type Settings } from './core.js';
-import { bearerToken, ConfigError, HttpError, readJsonBody, sendError, sendJson } from './http-io.js';
+import { serveBrowserClient } from './client-asset.js';
+import { ConfigError, HttpError, readJsonBody, sendError, sendJson } from './http-io.js';
 import { checkOrigin } from './identity.js';
 import { Metrics } from './metrics.js';
 import { PollTransport } from './poll-transport.js';
 import { createPushPort } from './push-port.js';
-import { Scheduler, type ScheduledPublish } from './scheduler.js';
+import { PublishApi, type PublishResult } from './publish-api.js';
+import type { ScheduledPublish } from './scheduler.js';
 import { SseTransport } from './sse-transport.js';
-import { parseCommand, parsePublish, parsePublishBody, type PublishRequest } from './wire.js';
+import { parseCommand } from './wire.js';
 import { WebSocketTransport } from './ws-transport.js';
 
 export interface PushServerOptions {
@@ -74,8 +74,7 @@ export interface PushServerOptions {
   demo?: boolean;
 }
 
-/** The answer to one publish. */
-export type PublishResult = { id: string; delivered: number } | { scheduled: string; at: string };
+export type { PublishResult } from './publish-api.js';
 
 /** Routes and the methods they allow (405 lists them in `Allow`). */
 const ROUTES: Record<string, readonly string[]> = {
@@ -123,7 +122,7 @@ export class PushServer extends EventEmitter {
   private readonly ws: WebSocketTransport;
   private readonly sse: SseTransport;
   private readonly poll: PollTransport;
-  private readonly scheduler: Scheduler;
+  private readonly publishApi: PublishApi;
   private pushPort: net.Server | null = null;
   private maintenance: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
@@ -169,7 +168,12 @@ export class PushServer extends EventEmitter {
       sessionTtlMs: options.pollSessionTtlMs ?? 2 * maxPollTimeoutMs,
       maxBatch: 1000,
     });
-    this.scheduler = new Scheduler((request) => this.publishNow(request), now);
+    this.publishApi = new PublishApi(this.core, {
+      publishKey: options.publishKey,
+      maxBodyBytes: this.settings.maxBodyBytes,
+      maxBatch: options.maxBatch ?? 1000,
+      now,
+    });
     this.httpServer = http.createServer((request, response) => this.handleRequest(request, response));
     this.httpServer.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
       this.handleUpgrade(request, socket, head),
@@ -199,7 +203,7 @@ export class PushServer extends EventEmitter {
     this.maintenance.unref();
     const result: { port: number; pushPort?: number } = { port: (this.httpServer.address() as net.AddressInfo).port };
     if (this.options.pushPort !== undefined) {
-      this.pushPort = createPushPort((body) => this.publishLine(body), this.settings.maxBodyBytes);
+      this.pushPort = createPushPort((body) => this.publishApi.publishLine(body), this.settings.maxBodyBytes);
       await listenOn(this.pushPort, this.options.pushPort, '127.0.0.1');
       result.pushPort = (this.pushPort.address() as net.AddressInfo).port;
     }
@@ -212,16 +216,12 @@ export class PushServer extends EventEmitter {
    * Throws HttpError 422 for an invalid one.
    */
   publish(input: Record<string, unknown>): PublishResult {
-    const request = parsePublish(input, this.settings.now());
-    // Over HTTP, data is parsed JSON; from code it could be anything, and a
-    // value that cannot be serialized would fail halfway through a fan-out.
-    if (!isJsonValue(request.data)) throw new HttpError(422, '"data" must be a JSON value (no undefined, BigInt, functions or cycles)');
-    return this.dispatch(request);
+    return this.publishApi.publishFromCode(input);
   }
 
   /** Publishes waiting for their time, soonest first. */
   scheduled(): ScheduledPublish[] {
-    return this.scheduler.list();
+    return this.publishApi.scheduler.list();
   }
 
   /**
@@ -232,7 +232,7 @@ export class PushServer extends EventEmitter {
   close(graceMs = 5000): Promise<void> {
     this.closing ??= (async () => {
       if (this.maintenance) clearInterval(this.maintenance);
-      this.scheduler.stop();
+      this.publishApi.scheduler.stop();
       const closed: Promise<unknown>[] = [];
       if (this.pushPort?.listening) closed.push(new Promise((resolve) => this.pushPort!.close(resolve)));
       if (this.httpServer.listening) closed.push(new Promise((resolve) => this.httpServer.close(resolve)));
@@ -274,7 +274,7 @@ export class PushServer extends EventEmitter {
       response.writeHead(204, { 'Access-Control-Allow-Methods': methods.join(', ') }).end();
       return;
     }
-    if (scheduledItem) return this.cancelScheduled(request, response, scheduledItem[1]);
+    if (scheduledItem) return this.publishApi.cancelScheduled(request, response, scheduledItem[1]);
     switch (url.pathname) {
       case '/ws':
         throw new HttpError(426, 'this is a WebSocket endpoint: send an Upgrade request', { Upgrade: 'websocket' });
@@ -285,10 +285,9 @@ export class PushServer extends EventEmitter {
       case '/send':
         return this.send(request, response, url);
       case '/publish':
-        return this.publishHttp(request, response);
+        return this.publishApi.publishHttp(request, response);
       case '/scheduled':
-        this.checkPublishKey(request);
-        return sendJson(response, 200, { scheduled: this.scheduler.list().map(describeScheduled) });
+        return this.publishApi.listScheduled(request, response);
       case '/healthz':
         return sendJson(response, 200, {
           status: 'ok',
@@ -297,12 +296,14 @@ export class PushServer extends EventEmitter {
         });
       case '/metrics':
         response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-        response.end(this.metrics.render(this.hub.sessionCounts(), this.scheduler.size));
+        response.end(this.metrics.render(this.hub.sessionCounts(), this.publishApi.scheduler.size));
         return;
       case '/client.js':
-        return sendText(response, 'text/javascript; charset=utf-8', await browserClient());
+        return serveBrowserClient(request, response);
       case '/':
-        return sendText(response, 'text/html; charset=utf-8', DEMO_PAGE);
+        response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' });
+        response.end(DEMO_PAGE);
+        return;
     }
   }
 
@@ -326,58 +327,6 @@ export class PushServer extends EventEmitter {
     if (!client) throw new HttpError(401, 'unknown or expired session: reconnect to get a new one');
     const command = parseCommand(await readJsonBody(request, this.settings.maxBodyBytes));
     sendJson(response, 200, await this.core.run(client, command));
-  }
-
-  private async publishHttp(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-    this.checkPublishKey(request);
-    const body = await readJsonBody(request, this.settings.maxBodyBytes);
-    const { requests, batch } = parsePublishBody(body, this.settings.now(), this.options.maxBatch ?? 1000);
-    const results = requests.map((item) => this.dispatch(item));
-    if (batch) sendJson(response, 200, results);
-    else sendJson(response, 'scheduled' in results[0] ? 202 : 200, results[0]);
-  }
-
-  private cancelScheduled(request: http.IncomingMessage, response: http.ServerResponse, id: string): void {
-    this.checkPublishKey(request);
-    if (!this.scheduler.cancel(id)) throw new HttpError(404, `no scheduled publish ${id}`);
-    sendJson(response, 200, { cancelled: id });
-  }
-
-  /** RFC 6750 §3: 401 without a key, 403 with a wrong one. */
-  private checkPublishKey(request: http.IncomingMessage): void {
-    const key = this.options.publishKey;
-    if (key === undefined) return;
-    const given = bearerToken(request.headers);
-    if (given === undefined) {
-      throw new HttpError(401, 'send the publish key as Authorization: Bearer <key>', {
-        'WWW-Authenticate': 'Bearer realm="pushwire"',
-      });
-    }
-    if (!sameSecret(given, key)) throw new HttpError(403, 'wrong publish key');
-  }
-
-  private publishLine(body: unknown): string {
-    const { requests } = parsePublishBody(body, this.settings.now(), this.options.maxBatch ?? 1000);
-    let delivered = 0;
-    const scheduled: string[] = [];
-    for (const result of requests.map((item) => this.dispatch(item))) {
-      if ('scheduled' in result) scheduled.push(result.scheduled);
-      else delivered += result.delivered;
-    }
-    return scheduled.length === requests.length ? `scheduled ${scheduled.join(' ')}` : String(delivered);
-  }
-
-  private dispatch(request: PublishRequest): PublishResult {
-    if (request.at !== undefined) {
-      const item = this.scheduler.schedule({ ...request, at: request.at });
-      return { scheduled: item.id, at: new Date(item.at).toISOString() };
-    }
-    return this.publishNow(request);
-  }
-
-  private publishNow(request: PublishRequest): { id: string; delivered: number } {
-    const { message, delivered } = this.core.publish({ target: request.target, event: request.event, data: request.data });
-    return { id: message.id, delivered };
   }
 
   // ---- upgrades ----
@@ -407,45 +356,6 @@ function demoPublish(clientPublish: boolean | ChannelCheck): ChannelCheck {
     channel.startsWith('demo:') || (typeof clientPublish === 'function' ? clientPublish(channel, identity) : clientPublish);
 }
 
-let browserClientSource: Promise<string> | null = null;
-
-/**
- * The compiled browser client. From dist/src/push it sits in ../client; when
- * this module runs from src (tests), the build's copy in dist is used.
- */
-function browserClient(): Promise<string> {
-  browserClientSource ??= (async () => {
-    for (const candidate of ['../client/pushwire-client.js', '../../dist/src/client/pushwire-client.js']) {
-      try {
-        return await readFile(new URL(candidate, import.meta.url), 'utf8');
-      } catch {
-        // try the next place
-      }
-    }
-    browserClientSource = null;
-    throw new HttpError(500, 'the browser client is not built: run npm run build');
-  })();
-  return browserClientSource;
-}
-
-function sendText(response: http.ServerResponse, type: string, text: string): void {
-  response.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache', 'Content-Length': Buffer.byteLength(text) });
-  response.end(text);
-}
-
-function describeScheduled(item: ScheduledPublish): Record<string, unknown> {
-  const { target, event, data } = item.request;
-  return { id: item.id, at: new Date(item.at).toISOString(), ...target, ...(event === undefined ? {} : { event }), data };
-}
-
-function isJsonValue(value: unknown): boolean {
-  try {
-    return JSON.stringify(value) !== undefined;
-  } catch {
-    return false;
-  }
-}
-
 function parseUrl(target: string | undefined): URL {
   try {
     return new URL(target ?? '/', 'http://localhost');
@@ -456,12 +366,6 @@ function parseUrl(target: string | undefined): URL {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** Compare secrets in constant time, whatever their lengths. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 function listenOn(server: net.Server, port: number, host: string): Promise<void> {

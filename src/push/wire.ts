@@ -2,24 +2,14 @@
 // API: what a client may send (commands), what a backend may publish, and the
 // envelope every delivered message travels in. Pure functions: no I/O.
 import type { HubMessage, Target } from '../hub/hub.js';
+import type { Command, MessageEnvelope, Ref } from './contract.js';
 import { HttpError } from './http-io.js';
+
+export type { Command, MessageEnvelope, Ref } from './contract.js';
 
 /** Longest channel name, user id, event name or command ref. */
 export const MAX_NAME_LENGTH = 200;
 const CHANNEL_NAME = /^[A-Za-z0-9_.:@/=+~!-]{1,200}$/;
-
-/** How a delivered message looks on every transport (the `data:` of SSE envelopes, WS text frames, poll bodies). */
-export interface MessageEnvelope {
-  type: 'message';
-  id: string;
-  channel?: string;
-  uid?: string;
-  broadcast?: true;
-  event?: string;
-  data: unknown;
-  /** Publish time, ms since the epoch. */
-  time: number;
-}
 
 export function toEnvelope(message: HubMessage): MessageEnvelope {
   const target =
@@ -144,16 +134,6 @@ export function parsePublish(value: unknown, nowMs: number): PublishRequest {
 }
 
 // ---- client commands ----
-
-/** What a client may send, over a WebSocket text frame or `POST /send`. */
-export type Command =
-  | { type: 'subscribe'; channel: string; ref?: Ref }
-  | { type: 'unsubscribe'; channel: string; ref?: Ref }
-  | { type: 'publish'; channel: string; event?: string; data: unknown; ref?: Ref }
-  | { type: 'send'; data: unknown; ref?: Ref };
-
-/** A client's correlation id, echoed in the reply. */
-export type Ref = string | number;
 
 const COMMAND_FIELDS: Record<Command['type'], readonly string[]> = {
   subscribe: ['type', 'channel', 'ref'],

@@ -4,9 +4,9 @@
 import type * as http from 'node:http';
 import type * as net from 'node:net';
 import type { HubMessage } from '../hub/hub.js';
-import { CloseCode } from '../protocol/close.js';
-import { WebSocketServer } from '../server.js';
-import { OPEN, PreparedMessage, type WebSocket } from '../websocket.js';
+import { WebSocketServer } from '../ws/server.js';
+import { OPEN, PreparedMessage, type WebSocket } from '../ws/websocket.js';
+import { POLICY_CLOSE, refusalCloseCode, SLOW_CONSUMER_CLOSE } from './contract.js';
 import type { Admission, Client, PushCore } from './core.js';
 import { HttpError } from './http-io.js';
 import { TurnCork } from './turn-cork.js';
@@ -19,14 +19,6 @@ export interface WebSocketTransportSettings {
   /** Commands of one client waiting for an answer; more are refused (429). */
   maxPendingCommands: number;
 }
-
-/** Close code for a connect refused with HTTP `status` (RFC 6455 §7.4.2: 4000-4999 are the application's). */
-export function refusalCode(status: number): number {
-  return 4000 + status;
-}
-
-/** Close code for a client that cannot read as fast as messages come (RFC 6455 §7.4.1, 1013 "try again later"). */
-const SLOW_CONSUMER = 1013;
 
 interface WsClient extends Client {
   socket: WebSocket;
@@ -85,7 +77,7 @@ export class WebSocketTransport {
     void admitted.then((result) => {
       socket.off('error', destroyOnError); // nothing of the admission stays on the socket
       this.server.handleUpgrade(request, socket, head, (ws) => {
-        if ('error' in result) ws.close(refusalCode(result.error.status), result.error.message);
+        if ('error' in result) ws.close(refusalCloseCode(result.error.status), result.error.message);
         else this.attach(ws, result.admission);
       });
     });
@@ -125,7 +117,7 @@ export class WebSocketTransport {
     if (ws.bufferedAmount > this.core.settings.maxBufferedBytes) {
       // It resumes from its last id when it reconnects; nothing is lost.
       this.core.metrics.drops.ws++;
-      ws.close(SLOW_CONSUMER, 'slow consumer: reconnect and resume');
+      ws.close(SLOW_CONSUMER_CLOSE, 'slow consumer: reconnect and resume');
       return;
     }
     if (message !== this.preparedFor) {
@@ -176,7 +168,7 @@ export class WebSocketTransport {
     if (ref !== undefined) reply.ref = ref;
     ws.send(JSON.stringify(reply));
     if (++client.errors > this.core.settings.maxClientErrors) {
-      ws.close(CloseCode.PolicyViolation, 'too many invalid commands');
+      ws.close(POLICY_CLOSE, 'too many invalid commands');
     }
   }
 }

@@ -2,9 +2,9 @@
 // publishes, the push port, health and metrics, CORS, and every error status.
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/push/http-io.js';
-import { createServer } from '../src/push/push-server.js';
-import { publish, pushServers, request, sseClient, wsClient } from './helpers/push.js';
+import { ConfigError } from '../../src/push/http-io.js';
+import { createServer } from '../../src/push/push-server.js';
+import { publish, pushServers, request, sseClient, wsClient } from '../helpers/push.js';
 
 const KEY = 'test-publish-key';
 const start = pushServers();

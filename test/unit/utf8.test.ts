@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Utf8Validator } from '../src/protocol/utf8.js';
-import { cutsArbitrary, splitAt } from './helpers/chunking.js';
+import { Utf8Validator } from '../../src/protocol/utf8.js';
+import { cutsArbitrary, splitAt } from '../helpers/chunking.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 function referenceValid(bytes: Uint8Array): boolean {

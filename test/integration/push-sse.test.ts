@@ -2,8 +2,8 @@
 // WHATWG-conformant client) and by the spec's parsing algorithm.
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Session } from '../src/hub/hub.js';
-import { cuttableProxy, Inbox, publish, request, sseClient, startPush, type Running } from './helpers/push.js';
+import type { Session } from '../../src/hub/hub.js';
+import { cuttableProxy, Inbox, publish, request, sseClient, startPush, type Running } from '../helpers/push.js';
 
 let cleanup: (() => unknown)[] = [];
 async function start(options: Parameters<typeof startPush>[0] = {}): Promise<Running> {

@@ -4,8 +4,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePng } from './helpers/png.js';
-import { cuttableProxy, publish, pushServers } from './helpers/push.js';
+import { decodePng } from '../helpers/png.js';
+import { cuttableProxy, publish, pushServers } from '../helpers/push.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser;
@@ -191,7 +191,7 @@ describe('browser client behaviour', () => {
   });
 
   it('does not reconnect after an auth refusal (4401) unless refreshToken gives a new token', async () => {
-    const { signToken } = await import('../src/auth/jwt.js');
+    const { signToken } = await import('../../src/auth/jwt.js');
     const secret = 'browser-secret';
     const { base } = await start({ ...fast, jwtSecret: secret });
     const expired = signToken({ sub: 'dee', exp: 1 }, secret);

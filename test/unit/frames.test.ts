@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyMask, encodeFrame, headerLength, Opcode } from '../src/protocol/frame.js';
-import { FrameParser } from '../src/protocol/frame-parser.js';
-import { ProtocolError } from '../src/protocol/errors.js';
-import { cutsArbitrary, splitAt } from './helpers/chunking.js';
-import { decodeFrames } from './helpers/frames.js';
+import { applyMask, encodeFrame, headerLength, Opcode } from '../../src/protocol/frame.js';
+import { FrameParser } from '../../src/protocol/frame-parser.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
+import { cutsArbitrary, splitAt } from '../helpers/chunking.js';
+import { decodeFrames } from '../helpers/frames.js';
 
 function naiveMask(data: Uint8Array, mask: Uint8Array, offset: number): Uint8Array {
   return data.map((byte, i) => byte ^ mask[(i + offset) % 4]);

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from '../src/cli.js';
-import { publish, request, sseClient, startPush, wsClient } from './helpers/push.js';
+import { parseArgs } from '../../src/cli.js';
+import { publish, request, sseClient, startPush, wsClient } from '../helpers/push.js';
 
 describe('graceful close', () => {
   it('closes WebSockets with 1001, ends SSE streams, answers held polls, refuses new work, then resolves', async () => {
@@ -27,7 +27,7 @@ describe('graceful close', () => {
   });
 });
 
-const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 describe('pushwire serve', () => {
   it('takes settings from flags and PUSHWIRE_* variables; flags win', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClientHandshakeError, HandshakeError } from '../src/protocol/errors.js';
+import { ClientHandshakeError, HandshakeError } from '../../src/protocol/errors.js';
 import {
   acceptKey,
   acceptResponse,
@@ -9,9 +9,9 @@ import {
   keyFromNonce,
   validateUpgradeRequest,
   verifyServerResponse,
-} from '../src/protocol/handshake.js';
-import { HeadReader, parseRequestHead, parseResponseHead, serializeHead } from '../src/protocol/http-head.js';
-import { cutsArbitrary, splitAt } from './helpers/chunking.js';
+} from '../../src/protocol/handshake.js';
+import { HeadReader, parseRequestHead, parseResponseHead, serializeHead } from '../../src/protocol/http-head.js';
+import { cutsArbitrary, splitAt } from '../helpers/chunking.js';
 
 const RFC_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 

@@ -4,10 +4,10 @@
 // 6 UTF-8, 7 closing, 9 limits) so failures are easy to map to the RFC.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebSocketServer } from '../src/server.js';
-import { parseArgs, startEcho } from '../src/cli.js';
-import { buildFrame, closePayload, type RawFrame } from './helpers/frames.js';
-import { RawClient } from './helpers/raw-client.js';
+import type { WebSocketServer } from '../../src/ws/server.js';
+import { parseArgs, startEcho } from '../../src/cli.js';
+import { buildFrame, closePayload, type RawFrame } from '../helpers/frames.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const TEXT = 0x1;
 const BINARY = 0x2;

@@ -3,9 +3,9 @@
 // message without context takeover, released on close), jobs run one at a
 // time per direction and at most `concurrency` at a time per process.
 import * as zlib from 'node:zlib';
-import type { Role } from './protocol/connection.js';
-import { ProtocolError } from './protocol/errors.js';
-import { MIN_ZLIB_WINDOW_BITS, type DeflateParams } from './protocol/extensions.js';
+import type { Role } from '../protocol/connection.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { MIN_ZLIB_WINDOW_BITS, type DeflateParams } from '../protocol/extensions.js';
 
 /** §7.2.1: the empty stored block every Z_SYNC_FLUSH ends with; stripped on send, restored on receive. */
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Connection, type ConnectionHandler } from '../src/protocol/connection.js';
-import { InvalidStateError, type ProtocolError } from '../src/protocol/errors.js';
-import { cutsArbitrary, splitAt } from './helpers/chunking.js';
-import { buildFrame, closePayload, decodeFrames } from './helpers/frames.js';
+import { Connection, type ConnectionHandler } from '../../src/protocol/connection.js';
+import { InvalidStateError, type ProtocolError } from '../../src/protocol/errors.js';
+import { cutsArbitrary, splitAt } from '../helpers/chunking.js';
+import { buildFrame, closePayload, decodeFrames } from '../helpers/frames.js';
 
 type Event =
   | ['message', string, boolean]

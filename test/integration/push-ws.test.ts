@@ -1,9 +1,9 @@
 // GET /ws through the real server: the envelope, commands and their answers,
 // resume after reconnect, identity, channel authorization, abuse handling.
 import { describe, expect, it } from 'vitest';
-import { signToken } from '../src/auth/jwt.js';
-import type { Session } from '../src/hub/hub.js';
-import { publish, pushServers, wsClient, type Json } from './helpers/push.js';
+import { signToken } from '../../src/auth/jwt.js';
+import type { Session } from '../../src/hub/hub.js';
+import { publish, pushServers, wsClient, type Json } from '../helpers/push.js';
 
 const start = pushServers();
 

@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WS, { WebSocketServer as WSServer } from 'ws';
-import { PreparedMessage, WebSocket, WebSocketServer } from '../src/index.js';
-import { collect, next } from './helpers/events.js';
+import { PreparedMessage, WebSocket, WebSocketServer } from '../../src/index.js';
+import { collect, next } from '../helpers/events.js';
 
 describe('ws client → pushwire server', () => {
   let server: WebSocketServer;

@@ -2,8 +2,8 @@
 // expiry, and a property over random publish/poll/reconnect interleavings.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Session } from '../src/hub/hub.js';
-import { publish, request, pushServers, type Json } from './helpers/push.js';
+import type { Session } from '../../src/hub/hub.js';
+import { publish, request, pushServers, type Json } from '../helpers/push.js';
 
 const start = pushServers();
 

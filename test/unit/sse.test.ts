@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeSseComment, encodeSseEvent, encodeSseRetry } from '../src/protocol/sse.js';
-import { parseEventStream } from './helpers/sse-parser.js';
+import { encodeSseComment, encodeSseEvent, encodeSseRetry } from '../../src/protocol/sse.js';
+import { parseEventStream } from '../helpers/sse-parser.js';
 
 describe('SSE encoding (WHATWG HTML §9.2.5–§9.2.6)', () => {
   it('writes id, event, retry and data fields, ending with a blank line', () => {

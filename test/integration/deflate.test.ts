@@ -5,12 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import WS, { WebSocketServer as WSServer } from 'ws';
-import { WebSocket, WebSocketServer } from '../src/index.js';
-import { PerMessageDeflate } from '../src/deflate.js';
-import type { DeflateParams } from '../src/protocol/extensions.js';
-import { collect, next } from './helpers/events.js';
-import { buildFrame } from './helpers/frames.js';
-import { RawClient } from './helpers/raw-client.js';
+import { WebSocket, WebSocketServer } from '../../src/index.js';
+import { PerMessageDeflate } from '../../src/ws/deflate.js';
+import type { DeflateParams } from '../../src/protocol/extensions.js';
+import { collect, next } from '../helpers/events.js';
+import { buildFrame } from '../helpers/frames.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

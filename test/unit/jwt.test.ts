@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { signToken, TokenError, verifyToken } from '../src/auth/jwt.js';
+import { signToken, TokenError, verifyToken } from '../../src/auth/jwt.js';
 
 const secret = 'test-secret';
 const now = Date.UTC(2026, 10, 23, 12);

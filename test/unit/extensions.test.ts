@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClientHandshakeError } from '../src/protocol/errors.js';
-import { acceptDeflateResponse, deflateOffer, negotiateDeflate, parseExtensions } from '../src/protocol/extensions.js';
+import { ClientHandshakeError } from '../../src/protocol/errors.js';
+import { acceptDeflateResponse, deflateOffer, negotiateDeflate, parseExtensions } from '../../src/protocol/extensions.js';
 
 describe('Sec-WebSocket-Extensions syntax (RFC 6455 §9.1)', () => {
   it('parses lists, parameters, and quoted values', () => {

@@ -4,11 +4,11 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WS from 'ws';
-import { ClientHandshakeError, InvalidStateError, WebSocket, WebSocketServer, type WebSocketHandler } from '../src/index.js';
-import { acceptKey } from '../src/protocol/handshake.js';
-import { collect, next } from './helpers/events.js';
-import { buildFrame } from './helpers/frames.js';
-import { RawClient } from './helpers/raw-client.js';
+import { ClientHandshakeError, InvalidStateError, WebSocket, WebSocketServer, type WebSocketHandler } from '../../src/index.js';
+import { acceptKey } from '../../src/protocol/handshake.js';
+import { collect, next } from '../helpers/events.js';
+import { buildFrame } from '../helpers/frames.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

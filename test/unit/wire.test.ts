@@ -1,9 +1,9 @@
 // The JSON wire contract, unit by unit: publish bodies, client commands, envelopes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { HubMessage } from '../src/hub/hub.js';
-import { HttpError } from '../src/push/http-io.js';
-import { envelopeJson, parseCommand, parseCommandText, parsePublishBody, toEnvelope } from '../src/push/wire.js';
+import type { HubMessage } from '../../src/hub/hub.js';
+import { HttpError } from '../../src/push/http-io.js';
+import { envelopeJson, parseCommand, parseCommandText, parsePublishBody, toEnvelope } from '../../src/push/wire.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 const fields = fc.constantFrom('channel', 'uid', 'broadcast', 'event', 'data', 'delayMs', 'at', 'type', 'ref', 'x');

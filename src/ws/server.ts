@@ -5,19 +5,18 @@
 import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import * as net from 'node:net';
-import type { WebSocketHandler } from './handler.js';
-import { HandshakeError } from './protocol/errors.js';
+import { HandshakeError } from '../protocol/errors.js';
 import {
   acceptResponse,
   errorResponse,
   validateUpgradeRequest,
   type UpgradeRequest,
-} from './protocol/handshake.js';
-import { HeadReader, parseRequestHead, type HeadLimits } from './protocol/http-head.js';
-import { negotiateDeflate } from './protocol/extensions.js';
-import { CloseCode } from './protocol/close.js';
+} from '../protocol/handshake.js';
+import { HeadReader, parseRequestHead, type HeadLimits } from '../protocol/http-head.js';
+import { negotiateDeflate } from '../protocol/extensions.js';
+import { CloseCode } from '../protocol/close.js';
 import { assertDeflateSettings, assertLimits, SERVER_LIMITS } from './options.js';
-import { sweepHeartbeat, WebSocket, type SocketOptions } from './websocket.js';
+import { sweepHeartbeat, WebSocket, type SocketOptions, type WebSocketHandler } from './websocket.js';
 
 /** A verifyClient answer: accept, refuse with 403, or refuse with a chosen status. */
 export type VerifyResult = boolean | { status: number; message?: string; headers?: Record<string, string> };

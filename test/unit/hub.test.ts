@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Hub, type HubMessage } from '../src/hub/hub.js';
+import { Hub, type HubMessage } from '../../src/hub/hub.js';
 
 function recorder() {
   const received: HubMessage[] = [];

@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from '../src/index.js';
-import { next } from './helpers/events.js';
+import { WebSocket, WebSocketServer } from '../../src/index.js';
+import { next } from '../helpers/events.js';
 
-const cert = readFileSync(new URL('./fixtures/cert.pem', import.meta.url));
-const key = readFileSync(new URL('./fixtures/key.pem', import.meta.url));
+const cert = readFileSync(new URL('../fixtures/cert.pem', import.meta.url));
+const key = readFileSync(new URL('../fixtures/key.pem', import.meta.url));
 
 it('speaks WebSocket over TLS, and verifyClient sees the connection as secure', async () => {
   const httpsServer = https.createServer({ cert, key });

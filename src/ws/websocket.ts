@@ -1,27 +1,40 @@
 // The WebSocket transport: binds the sans-I/O Connection to a node:net socket
-// and owns what needs I/O — writes and backpressure, timers, the client's
-// TCP/TLS connect and opening handshake.
+// and owns what needs I/O — writes and backpressure, timers, the closing
+// handshake's deadline. The client's connect is in client-connect.ts.
 import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { PerMessageDeflate, type DeflateTuning } from './deflate.js';
-import type { WebSocketHandler } from './handler.js';
 import { assertDeflateSettings, assertLimits, SOCKET_LIMITS } from './options.js';
-import { CloseCode, encodeClosePayload } from './protocol/close.js';
-import { Connection, DEFAULT_MAX_PAYLOAD, type ConnectionHandler, type Role } from './protocol/connection.js';
-import { ClientHandshakeError, InvalidStateError, ProtocolError } from './protocol/errors.js';
-import { acceptDeflateResponse, deflateOffer, type DeflateOptions, type DeflateParams } from './protocol/extensions.js';
-import { encodeFrame, Opcode, toBuffer } from './protocol/frame.js';
-import { clientRequest, keyFromNonce, verifyServerResponse, type UpgradeRequest } from './protocol/handshake.js';
-import { HeadReader, parseResponseHead } from './protocol/http-head.js';
+import { CloseCode, encodeClosePayload } from '../protocol/close.js';
+import { Connection, DEFAULT_MAX_PAYLOAD, type ConnectionHandler, type Role } from '../protocol/connection.js';
+import { ClientHandshakeError, InvalidStateError, ProtocolError } from '../protocol/errors.js';
+import type { DeflateOptions, DeflateParams } from '../protocol/extensions.js';
+import { encodeFrame, Opcode, toBuffer } from '../protocol/frame.js';
+import type { UpgradeRequest } from '../protocol/handshake.js';
+import { connectClient } from './client-connect.js';
 
 export const CONNECTING = 0;
 export const OPEN = 1;
 export const CLOSING = 2;
 export const CLOSED = 3;
 export type ReadyState = typeof CONNECTING | typeof OPEN | typeof CLOSING | typeof CLOSED;
+
+/**
+ * The handler-object shape known from Ratchet and Workerman: one object sees
+ * every connection's life. Every method is optional. An exception thrown by
+ * `onOpen`, `onMessage` or `onClose` is passed to `onError` instead of
+ * escaping into the socket's event loop.
+ */
+export interface WebSocketHandler {
+  onOpen?(socket: WebSocket, request?: UpgradeRequest): void;
+  onMessage?(socket: WebSocket, data: Buffer, isBinary: boolean): void;
+  onClose?(socket: WebSocket, code: number, reason: string): void;
+  /** Protocol errors of the peer, and exceptions thrown by the other handler methods. */
+  onError?(socket: WebSocket, error: Error): void;
+}
 
 /** Options shared by server-side sockets and clients. */
 export interface SocketOptions {
@@ -93,7 +106,6 @@ export type SendCallback = (error?: Error | null) => void;
 export type Sendable = string | Buffer | ArrayBuffer | ArrayBufferView;
 
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
-const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 const EMPTY = Buffer.alloc(0);
 /** Never pushed to: see the queues of WebSocket. */
 const NONE: never[] = [];
@@ -599,76 +611,17 @@ export class WebSocket extends EventEmitter {
   // ---- client: connect and opening handshake (RFC 6455 §4.1) ----
 
   private connect(url: URL, options: ClientOptions): void {
-    const secure = url.protocol === 'wss:' || url.protocol === 'https:';
-    if (!secure && url.protocol !== 'ws:' && url.protocol !== 'http:') {
-      throw new SyntaxError(`unsupported URL scheme ${url.protocol} (use ws: or wss:)`);
-    }
-    if (url.hash) throw new SyntaxError('a WebSocket URL must not have a fragment (RFC 6455 §3)');
-    const port = Number(url.port) || (secure ? 443 : 80);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const protocols =
-      options.protocols === undefined
-        ? []
-        : typeof options.protocols === 'string'
-          ? [options.protocols]
-          : options.protocols;
-    const key = keyFromNonce(randomFillSync(new Uint8Array(16)));
-    const deflateOptions = deflateSettings(this.options);
-    const request = clientRequest({
-      path: `${url.pathname}${url.search}`,
-      host: url.port ? `${url.hostname}:${url.port}` : url.hostname,
-      key,
-      protocols,
-      origin: options.origin,
-      headers: deflateOptions
-        ? { ...options.headers, 'Sec-WebSocket-Extensions': deflateOffer(deflateOptions) }
-        : options.headers,
-    });
-    const socket = secure
-      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls })
-      : net.connect({ host, port });
-    this.socket = socket as BoundSocket;
-    const reader = new HeadReader();
-    const timer = setTimeout(() => {
-      this.failHandshake(new ClientHandshakeError('opening handshake timed out'));
-    }, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
-    timer.unref();
-    socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(request));
-    socket.on('data', (chunk: Buffer) => {
-      let done: { head: string; rest: Buffer } | null;
-      let protocol: string;
-      let deflate: DeflateParams | null = null;
-      try {
-        done = reader.push(chunk);
-        if (!done) return;
-        const response = parseResponseHead(done.head, (message) => new ClientHandshakeError(message));
-        const agreed = verifyServerResponse(response, { key, protocols, extensionsOffered: deflateOptions !== null });
-        protocol = agreed.protocol;
-        if (agreed.extensions !== undefined) deflate = acceptDeflateResponse(agreed.extensions, deflateOptions!);
-      } catch (error) {
-        clearTimeout(timer);
-        this.failHandshake(error instanceof Error ? error : new Error(String(error)));
-        return;
-      }
-      clearTimeout(timer);
-      socket.removeAllListeners('data');
-      socket.removeAllListeners('error');
-      socket.removeAllListeners('close');
-      this.attach(socket, protocol, '', deflate);
-      if (options.pingInterval) {
-        this.heartbeatTimer = setInterval(sweepHeartbeat, options.pingInterval, this);
-        this.heartbeatTimer.unref();
-      }
-      this.start(done.rest);
-    });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      this.failHandshake(error);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      this.failHandshake(new ClientHandshakeError('connection closed during the opening handshake'));
-    });
+    this.socket = connectClient(url, options, deflateSettings(options), {
+      opened: (socket, protocol, deflate, rest) => {
+        this.attach(socket, protocol, '', deflate);
+        if (options.pingInterval) {
+          this.heartbeatTimer = setInterval(sweepHeartbeat, options.pingInterval, this);
+          this.heartbeatTimer.unref();
+        }
+        this.start(rest);
+      },
+      failed: (error) => this.failHandshake(error),
+    }) as BoundSocket;
   }
 
   private failHandshake(error: Error): void {

@@ -1,0 +1,121 @@
+// The publish API for backends: POST /publish (one publish or a batch),
+// GET /scheduled, DELETE /scheduled/:id, the push port's lines, and
+// PushServer.publish from code. All of them validate the same JSON
+// (wire.ts) and end in one dispatch: now, or at a scheduled time.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type * as http from 'node:http';
+import type { PushCore } from './core.js';
+import { bearerToken, HttpError, readJsonBody, sendJson } from './http-io.js';
+import { Scheduler, type ScheduledPublish } from './scheduler.js';
+import { parsePublish, parsePublishBody, type PublishRequest } from './wire.js';
+
+/** The answer to one publish. */
+export type PublishResult = { id: string; delivered: number } | { scheduled: string; at: string };
+
+export interface PublishApiSettings {
+  /** Required as `Authorization: Bearer <key>`; absent = no check. */
+  publishKey: string | undefined;
+  maxBodyBytes: number;
+  maxBatch: number;
+  now: () => number;
+}
+
+export class PublishApi {
+  readonly scheduler: Scheduler;
+
+  constructor(
+    private readonly core: PushCore,
+    private readonly settings: PublishApiSettings,
+  ) {
+    this.scheduler = new Scheduler((request) => this.publishNow(request), settings.now);
+  }
+
+  /** POST /publish: 200 with the result (a batch: an array of them), 202 for a single scheduled publish. */
+  async publishHttp(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    this.checkPublishKey(request);
+    const body = await readJsonBody(request, this.settings.maxBodyBytes);
+    const { requests, batch } = parsePublishBody(body, this.settings.now(), this.settings.maxBatch);
+    const results = requests.map((item) => this.dispatch(item));
+    if (batch) sendJson(response, 200, results);
+    else sendJson(response, 'scheduled' in results[0] ? 202 : 200, results[0]);
+  }
+
+  /** GET /scheduled. */
+  listScheduled(request: http.IncomingMessage, response: http.ServerResponse): void {
+    this.checkPublishKey(request);
+    sendJson(response, 200, { scheduled: this.scheduler.list().map(describeScheduled) });
+  }
+
+  /** DELETE /scheduled/:id. */
+  cancelScheduled(request: http.IncomingMessage, response: http.ServerResponse, id: string): void {
+    this.checkPublishKey(request);
+    if (!this.scheduler.cancel(id)) throw new HttpError(404, `no scheduled publish ${id}`);
+    sendJson(response, 200, { cancelled: id });
+  }
+
+  /** A publish from the embedding process; throws HttpError 422 for an invalid one. */
+  publishFromCode(input: Record<string, unknown>): PublishResult {
+    const request = parsePublish(input, this.settings.now());
+    // Over HTTP, data is parsed JSON; from code it could be anything, and a
+    // value that cannot be serialized would fail halfway through a fan-out.
+    if (!isJsonValue(request.data)) throw new HttpError(422, '"data" must be a JSON value (no undefined, BigInt, functions or cycles)');
+    return this.dispatch(request);
+  }
+
+  /** One line of the push port: `ok <delivered>` or `ok scheduled <ids>` is written by the port. */
+  publishLine(body: unknown): string {
+    const { requests } = parsePublishBody(body, this.settings.now(), this.settings.maxBatch);
+    let delivered = 0;
+    const scheduled: string[] = [];
+    for (const result of requests.map((item) => this.dispatch(item))) {
+      if ('scheduled' in result) scheduled.push(result.scheduled);
+      else delivered += result.delivered;
+    }
+    return scheduled.length === requests.length ? `scheduled ${scheduled.join(' ')}` : String(delivered);
+  }
+
+  /** RFC 6750 §3: 401 without a key, 403 with a wrong one. */
+  private checkPublishKey(request: http.IncomingMessage): void {
+    const key = this.settings.publishKey;
+    if (key === undefined) return;
+    const given = bearerToken(request.headers);
+    if (given === undefined) {
+      throw new HttpError(401, 'send the publish key as Authorization: Bearer <key>', {
+        'WWW-Authenticate': 'Bearer realm="pushwire"',
+      });
+    }
+    if (!sameSecret(given, key)) throw new HttpError(403, 'wrong publish key');
+  }
+
+  private dispatch(request: PublishRequest): PublishResult {
+    if (request.at !== undefined) {
+      const item = this.scheduler.schedule({ ...request, at: request.at });
+      return { scheduled: item.id, at: new Date(item.at).toISOString() };
+    }
+    return this.publishNow(request);
+  }
+
+  private publishNow(request: PublishRequest): { id: string; delivered: number } {
+    const { message, delivered } = this.core.publish({ target: request.target, event: request.event, data: request.data });
+    return { id: message.id, delivered };
+  }
+}
+
+function describeScheduled(item: ScheduledPublish): Record<string, unknown> {
+  const { target, event, data } = item.request;
+  return { id: item.id, at: new Date(item.at).toISOString(), ...target, ...(event === undefined ? {} : { event }), data };
+}
+
+function isJsonValue(value: unknown): boolean {
+  try {
+    return JSON.stringify(value) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** Compare secrets in constant time, whatever their lengths. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
