@@ -41,6 +41,12 @@ export interface ConnectionOptions {
   role: Role;
   /** Largest message, summed over its fragments, before failing with 1009. Default 100 MiB. */
   maxPayload?: number;
+  /**
+   * Most frames one message may arrive in (§5.4 puts no limit; a peer
+   * sending endless 1-byte continuations costs work per frame). More fail
+   * the connection with 1009. Default 100 000.
+   */
+  maxFragments?: number;
   /** Source of fresh 4-byte masking keys; required for the client role (§5.3). */
   generateMask?: () => Uint8Array;
   /** Answer pings with pongs automatically (§5.5.2). Default true. */
@@ -54,6 +60,10 @@ export interface ConnectionOptions {
 }
 
 export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+/** Above Autobahn's largest case (4 MiB in 64-byte frames: 65 536 frames). */
+export const DEFAULT_MAX_FRAGMENTS = 100_000;
+/** First size of a message's assembly buffer; it doubles as fragments arrive. */
+const MIN_ASSEMBLY = 256;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -73,6 +83,7 @@ export class Connection implements FrameSink {
   // Created on first use: an idle connection holds no buffers or validator (memory per connection).
   private utf8: Utf8Validator | null = null;
   private readonly maxPayload: number;
+  private readonly maxFragments: number;
   private readonly autoPong: boolean;
   private readonly generateMask: (() => Uint8Array) | null;
 
@@ -87,8 +98,15 @@ export class Connection implements FrameSink {
   // The message being assembled from data frames (§5.4).
   private messageOpcode = 0; // 0: no message in progress
   private messageCompressed = false;
-  private messageFragments: Buffer[] | null = null;
+  private messageFrames = 0;
+  /** Bytes announced by the headers of the message's frames so far (checked against maxPayload). */
   private messageLength = 0;
+  // A message's bytes: the first piece as a view into the received chunk
+  // (zero-copy, the common single-chunk case); from the second piece on, all
+  // of it copied into one buffer, so memory tracks bytes, not pieces.
+  private messageFirst: Buffer | null = null;
+  private assembly: Buffer | null = null;
+  private assembled = 0;
   // The message being sent in fragments, if any.
   private sendingFragmented = false;
 
@@ -97,6 +115,7 @@ export class Connection implements FrameSink {
     options: ConnectionOptions,
   ) {
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.autoPong = options.autoPong ?? true;
     this.generateMask = options.generateMask ?? null;
     if (options.role === 'client' && !this.generateMask) {
@@ -209,6 +228,9 @@ export class Connection implements FrameSink {
     if (this.messageLength + length > this.maxPayload) {
       throw new ProtocolError(1009, `message exceeds maxPayload (${this.maxPayload} bytes)`);
     }
+    if (++this.messageFrames > this.maxFragments) {
+      throw new ProtocolError(1009, `message arrives in more than ${this.maxFragments} frames`);
+    }
     this.messageLength += length;
     this.frameFin = fin;
   }
@@ -222,7 +244,27 @@ export class Connection implements FrameSink {
     if (this.messageOpcode === Opcode.Text && !this.messageCompressed && !(this.utf8 ??= new Utf8Validator()).push(data)) {
       throw new ProtocolError(1007, 'text message is not valid UTF-8');
     }
-    (this.messageFragments ??= []).push(data);
+    if (this.messageFirst === null && this.assembly === null) this.messageFirst = data;
+    else this.append(data);
+  }
+
+  /** Copy `data` behind the message's bytes so far, growing the buffer by doubling (up to maxPayload). */
+  private append(data: Buffer): void {
+    const needed = this.assembled + (this.messageFirst?.length ?? 0) + data.length;
+    if (this.assembly === null || needed > this.assembly.length) {
+      // A final frame's header gave the message's whole length: allocate exactly that.
+      const size = this.frameFin
+        ? this.messageLength
+        : Math.min(this.maxPayload, Math.max(needed, MIN_ASSEMBLY, 2 * (this.assembly?.length ?? 0)));
+      const grown = Buffer.allocUnsafe(Math.max(size, needed));
+      if (this.assembly !== null) this.assembly.copy(grown, 0, 0, this.assembled);
+      this.assembly = grown;
+    }
+    if (this.messageFirst !== null) {
+      this.assembled += this.messageFirst.copy(this.assembly, this.assembled);
+      this.messageFirst = null;
+    }
+    this.assembled += data.copy(this.assembly, this.assembled);
   }
 
   onFrameEnd(): void {
@@ -240,13 +282,7 @@ export class Connection implements FrameSink {
     if (!isBinary && !compressed && this.utf8 !== null && !this.utf8.isComplete()) {
       throw new ProtocolError(1007, 'text message ends inside a UTF-8 character');
     }
-    const fragments = this.messageFragments;
-    const message =
-      fragments === null || fragments.length === 0
-        ? EMPTY
-        : fragments.length === 1
-          ? fragments[0]
-          : Buffer.concat(fragments, this.messageLength);
+    const message = this.assembly !== null ? this.assembly.subarray(0, this.assembled) : (this.messageFirst ?? EMPTY);
     this.resetMessage();
     this.handler.onMessage(message, isBinary, compressed);
   }
@@ -321,8 +357,11 @@ export class Connection implements FrameSink {
   private resetMessage(): void {
     this.messageOpcode = 0;
     this.messageCompressed = false;
-    if (this.messageFragments) this.messageFragments.length = 0;
+    this.messageFrames = 0;
     this.messageLength = 0;
+    this.messageFirst = null;
+    this.assembly = null;
+    this.assembled = 0;
     this.utf8?.reset();
   }
 }

@@ -77,6 +77,41 @@ describe('Connection: message assembly (RFC 6455 §5.4, §5.5, §5.6)', () => {
     );
   });
 
+  it('assembles messages of many fragments, any sizes (empty ones too), split anywhere', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        cutsArbitrary,
+        (pieces, text, cuts) => {
+          const ascii = pieces.map((piece) => Buffer.from(piece.map((byte) => 0x20 + (byte % 0x5f))));
+          const parts = text ? ascii : pieces.map((piece) => Buffer.from(piece));
+          const frames = parts.map((part, i) =>
+            buildFrame(i === 0 ? (text ? 1 : 2) : 0, part, { fin: i === parts.length - 1 }),
+          );
+          const { connection, events } = harness('server');
+          for (const piece of splitAt(Buffer.concat(frames), cuts)) connection.receive(piece);
+          const whole = Buffer.concat(parts);
+          expect(events).toEqual([['message', whole.toString(text ? 'utf8' : 'hex'), !text]]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('fails with 1009 when a message arrives in more than maxFragments frames', () => {
+    const events: number[] = [];
+    const connection = new Connection(
+      { write: () => {}, onMessage: () => events.push(0), onPing: () => {}, onPong: () => {}, onCloseReceived: () => {}, onProtocolError: (e) => events.push(e.closeCode) },
+      { role: 'server', maxFragments: 3 },
+    );
+    const frames = [buildFrame(1, 'a', { fin: false }), buildFrame(0, 'b', { fin: false }), buildFrame(0, 'c', { fin: true })];
+    connection.receive(Buffer.concat(frames));
+    expect(events).toEqual([0]);
+    connection.receive(Buffer.concat([...frames.slice(0, 2), buildFrame(0, 'c', { fin: false }), buildFrame(0, 'd')]));
+    expect(events).toEqual([0, 1009]);
+  });
+
   it('round-trips messages from a client Connection to a server Connection and back', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.string({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 })), { maxLength: 10 }), (messages) => {
