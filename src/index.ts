@@ -25,7 +25,7 @@ export { createServer, PushServer } from './push/push-server.js';
 export type { PushServerOptions, PushServerEvents, PublishResult } from './push/push-server.js';
 export type { PushHandler, ChannelCheck } from './push/core.js';
 export type { Identity } from './push/identity.js';
-export type { Ack, Command, ErrorReply, GapNotice, MessageEnvelope, ReadyNotice, Ref, ServerFrame } from './push/contract.js';
+export type { Ack, Command, ErrorReply, GapNotice, MessageEnvelope, PollReply, ReadyNotice, Ref, ServerFrame } from './push/contract.js';
 export { FINAL_CLOSE_CODES, isFinalCloseCode, refusalCloseCode } from './push/contract.js';
 export type { PublishRequest } from './push/wire.js';
 export type { ScheduledPublish } from './push/scheduler.js';

@@ -6,9 +6,19 @@
 // capped exponential backoff and full jitter. No dependencies; served by the
 // server at /client.js.
 
-import { isFinalCloseCode, type Ack, type MessageEnvelope } from '../push/contract.js';
+import {
+  isFinalCloseCode,
+  type Ack,
+  type Command,
+  type ErrorReply,
+  type GapNotice,
+  type MessageEnvelope,
+  type PollReply,
+  type ReadyNotice,
+  type ServerFrame,
+} from '../push/contract.js';
 
-export type { Ack } from '../push/contract.js';
+export type { Ack, Command } from '../push/contract.js';
 
 export type TransportName = 'websocket' | 'sse' | 'poll';
 
@@ -84,11 +94,29 @@ interface Link {
 
 interface Transport {
   readonly name: TransportName;
-  command(command: Record<string, unknown>): Promise<Ack>;
+  command(command: Command): Promise<Ack>;
   close(): void;
 }
 
-type Pending = { command: Record<string, unknown>; resolve: (ack: Ack) => void; reject: (error: Error) => void };
+type Pending = { command: Command; resolve: (ack: Ack) => void; reject: (error: Error) => void };
+
+const ALL_TRANSPORTS: readonly TransportName[] = ['websocket', 'sse', 'poll'];
+
+/**
+ * Whether this runtime has the API a transport is built on. Node 20 has
+ * fetch and web streams but no global WebSocket (Node 22 has one); a page
+ * always has all three.
+ */
+function transportAvailable(name: TransportName): boolean {
+  const canFetch = typeof fetch === 'function' && typeof AbortController === 'function';
+  if (name === 'websocket') return typeof WebSocket === 'function';
+  if (name === 'sse') return canFetch && typeof ReadableStream === 'function' && typeof TextDecoder === 'function';
+  return canFetch;
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
 
 export class PushClient {
   private readonly base: URL;
@@ -115,7 +143,12 @@ export class PushClient {
     this.base = new URL(url, typeof location === 'undefined' ? undefined : location.href);
     if (!this.base.pathname.endsWith('/')) this.base.pathname += '/';
     this.options = options;
-    this.order = options.transports?.length ? options.transports : ['websocket', 'sse', 'poll'];
+    const wanted = options.transports?.length ? options.transports : ALL_TRANSPORTS;
+    // Skipped here, once: a transport whose API is missing would fail the same way on every attempt.
+    this.order = wanted.filter(transportAvailable);
+    if (this.order.length === 0) {
+      throw new Error(`pushwire: none of the transports ${wanted.join(', ')} can run here (websocket needs a global WebSocket; sse and poll need fetch)`);
+    }
     this.channels = new Set(options.channels ?? []);
     this.retryMs = options.initialDelayMs ?? 1000;
     void this.connect(0);
@@ -186,6 +219,7 @@ export class PushClient {
       this.scheduleReconnect();
       return;
     }
+    const name = this.order[index];
     let transport: Transport | null = null;
     let opened = false;
     const failOpen = (code: number, reason: string): void => {
@@ -193,10 +227,7 @@ export class PushClient {
       if (opened || this.opening !== transport) return;
       this.opening = null;
       transport?.close();
-      if (isFinalCloseCode(code)) void this.refuse(code, reason);
-      else if (probe) this.scheduleUpgrade();
-      else if (this.retrySame(this.order[index])) this.scheduleReconnect(index);
-      else void this.connect(index + 1); // blocked or down: fall back
+      this.openFailed(name, index, probe, code, reason);
     };
     const openTimer = setTimeout(() => failOpen(4408, 'no ready message in time'), this.options.openTimeoutMs ?? 5000);
     const link: Link = {
@@ -223,16 +254,44 @@ export class PushClient {
         }
       },
     };
+    let token: string | undefined;
     try {
-      const token = await this.currentToken();
-      if (this.closedByUser) return clearTimeout(openTimer);
-      transport = this.open(this.order[index], link, token);
-      this.opening = transport;
+      token = await this.currentToken();
     } catch (error) {
       clearTimeout(openTimer);
-      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      this.emit('error', toError(error));
       if (!probe) this.scheduleReconnect();
+      return;
     }
+    if (this.closedByUser) return clearTimeout(openTimer);
+    try {
+      transport = this.open(name, link, token);
+    } catch (error) {
+      clearTimeout(openTimer);
+      this.emit('error', toError(error));
+      this.cannotConstruct(name, index, probe);
+      return;
+    }
+    this.opening = transport;
+  }
+
+  /** Opening failed: stop on a refusal, retry a transport that has worked (a blip), else fall back. */
+  private openFailed(name: TransportName, index: number, probe: boolean, code: number, reason: string): void {
+    if (isFinalCloseCode(code)) void this.refuse(code, reason);
+    else if (probe) this.scheduleUpgrade();
+    else if (this.retrySame(name)) this.scheduleReconnect(index);
+    else void this.connect(index + 1); // blocked or down: fall back
+  }
+
+  /**
+   * A transport's constructor threw (a browser throws SecurityError when the
+   * page's CSP forbids the URL): it would throw again, so fall through to the
+   * next transport at once, without the retries owed to one that has worked.
+   */
+  private cannotConstruct(name: TransportName, index: number, probe: boolean): void {
+    this.worked.delete(name);
+    if (probe) this.scheduleUpgrade();
+    else void this.connect(index + 1);
   }
 
   private open(name: TransportName, link: Link, token: string | undefined): Transport {
@@ -302,7 +361,7 @@ export class PushClient {
         this.scheduleReconnect();
         return;
       } catch (error) {
-        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        this.emit('error', toError(error));
       }
     }
     this.clearTimers();
@@ -337,7 +396,7 @@ export class PushClient {
     return true;
   }
 
-  private command(command: Record<string, unknown>): Promise<Ack> {
+  private command(command: Command): Promise<Ack> {
     if (this.current) return this.current.command(command);
     if (this.closedByUser) return Promise.reject(new PushError(0, 'client closed'));
     if (this.queue.length >= 100) return Promise.reject(new PushError(0, 'too many commands waiting for a connection'));
@@ -355,7 +414,7 @@ export class PushClient {
       try {
         (listener as (value: ClientEvents[E]) => void)(value);
       } catch (error) {
-        if (event !== 'error') this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        if (event !== 'error') this.emit('error', toError(error));
       }
     }
   }
@@ -374,7 +433,7 @@ export function connect(url: string, options: ConnectOptions = {}): PushClient {
 // ---- transports ----
 
 /** POST /send with the session token: the send path of SSE and long-poll. */
-async function postCommand(base: URL, session: string, command: Record<string, unknown>): Promise<Ack> {
+async function postCommand(base: URL, session: string, command: Command): Promise<Ack> {
   const response = await fetch(new URL('send', base), {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'X-Pushwire-Session': session },
@@ -409,7 +468,7 @@ class WebSocketTransport implements Transport {
     };
   }
 
-  command(command: Record<string, unknown>): Promise<Ack> {
+  command(command: Command): Promise<Ack> {
     const ref = this.nextRef++;
     return new Promise((resolve, reject) => {
       this.inFlight.set(ref, { command, resolve, reject });
@@ -425,26 +484,30 @@ class WebSocketTransport implements Transport {
   }
 
   private receive(text: string): void {
-    const frame = JSON.parse(text) as Record<string, unknown>;
+    const frame = JSON.parse(text) as ServerFrame;
     switch (frame.type) {
       case 'message':
-        this.link.message(frame as unknown as PushMessage);
+        this.link.message(frame);
         break;
       case 'ready':
-        this.link.ready(String(frame.session), String(frame.lastId), frame.retry as number | undefined);
+        this.link.ready(frame.session, frame.lastId ?? '', frame.retry);
         break;
       case 'gap':
-        this.link.gap((frame.since as string | null) ?? null);
+        this.link.gap(frame.since ?? null);
         break;
       case 'ack':
-      case 'error': {
-        const pending = this.inFlight.get(frame.ref as number);
-        if (!pending) break;
-        this.inFlight.delete(frame.ref as number);
-        if (frame.type === 'ack') pending.resolve(frame as unknown as Ack);
-        else pending.reject(new PushError(frame.code as number, String(frame.message)));
-      }
+      case 'error':
+        this.settle(frame);
     }
+  }
+
+  /** Resolve or reject the command the reply names by its ref (ours are numbers). */
+  private settle(reply: Ack | ErrorReply): void {
+    const pending = this.inFlight.get(reply.ref as number);
+    if (!pending) return;
+    this.inFlight.delete(reply.ref as number);
+    if (reply.type === 'ack') pending.resolve(reply);
+    else pending.reject(new PushError(reply.code, reply.message));
   }
 }
 
@@ -468,7 +531,7 @@ class SseTransport implements Transport {
     void this.read(endpoint(base, 'sse', query));
   }
 
-  command(command: Record<string, unknown>): Promise<Ack> {
+  command(command: Command): Promise<Ack> {
     return postCommand(this.base, this.session(), command);
   }
 
@@ -527,11 +590,14 @@ class SseTransport implements Transport {
     }
   }
 
+  /** In envelope mode a message is an unnamed event whose data is the envelope; `ready` and `gap` carry their notice without `type`. */
   private dispatch(event: string, data: string, id: string): void {
-    const value = JSON.parse(data) as Record<string, unknown>;
-    if (event === 'ready') this.link.ready(String(value.session), id, value.retry as number | undefined);
-    else if (event === 'gap') this.link.gap((value.since as string | null) ?? null);
-    else if (event === '' || event === 'message') this.link.message(value as unknown as PushMessage);
+    const value: unknown = JSON.parse(data);
+    if (event === 'ready') {
+      const ready = value as Omit<ReadyNotice, 'type'>;
+      this.link.ready(ready.session, id, ready.retry);
+    } else if (event === 'gap') this.link.gap((value as Omit<GapNotice, 'type'>).since ?? null);
+    else if (event === '' || event === 'message') this.link.message(value as MessageEnvelope);
   }
 }
 
@@ -552,7 +618,7 @@ class PollTransport implements Transport {
     void this.loop();
   }
 
-  command(command: Record<string, unknown>): Promise<Ack> {
+  command(command: Command): Promise<Ack> {
     return postCommand(this.base, this.session(), command);
   }
 
@@ -574,7 +640,7 @@ class PollTransport implements Transport {
         if (this.pollSession) query.set('session', this.pollSession);
         query.set('timeout', first ? '0' : String(this.timeout));
         const response = await fetch(endpoint(this.base, 'poll', query), { signal: this.abort.signal, cache: 'no-store' });
-        const body = (await response.json()) as { messages: PushMessage[]; cursor: string; session: string; gap?: boolean; error?: string };
+        const body = (await response.json()) as PollReply & { error?: string };
         if (!response.ok) {
           code = 4000 + response.status;
           reason = body.error ?? response.statusText;

@@ -63,6 +63,15 @@ export interface GapNotice {
   since: string | null;
 }
 
+/** The answer to `GET /poll`: what came after the cursor, the cursor to poll from next, and the session for `POST /send`. */
+export interface PollReply {
+  messages: MessageEnvelope[];
+  cursor: string;
+  session: string;
+  /** History no longer covers the cursor the request asked from. */
+  gap?: true;
+}
+
 /** Everything the server sends a WebSocket client, as text frames. */
 export type ServerFrame = MessageEnvelope | Ack | ErrorReply | ReadyNotice | GapNotice;
 
