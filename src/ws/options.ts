@@ -14,7 +14,7 @@ export function assertLimits(options: object, names: readonly string[]): void {
 }
 
 /** Limits every WebSocket endpoint accepts. */
-export const SOCKET_LIMITS = ['maxPayload', 'closeTimeout', 'pingInterval', 'handshakeTimeout'] as const;
+export const SOCKET_LIMITS = ['maxPayload', 'maxFragments', 'closeTimeout', 'pingInterval', 'handshakeTimeout'] as const;
 /** Limits only a server's own listener uses. */
 export const SERVER_LIMITS = [...SOCKET_LIMITS, 'maxHeaderSize', 'maxHeaderCount'] as const;
 

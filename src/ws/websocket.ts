@@ -40,6 +40,8 @@ export interface WebSocketHandler {
 export interface SocketOptions {
   /** Largest incoming message in bytes; larger ones fail the connection with 1009. Default 100 MiB. */
   maxPayload?: number;
+  /** Most frames one message may arrive in; more fail the connection with 1009. Default 100 000. */
+  maxFragments?: number;
   /** How long to wait for the peer's part of the closing handshake before dropping TCP, in ms. Default 10 000. */
   closeTimeout?: number;
   /** Connection-lifecycle callbacks, as an alternative to event listeners. */
@@ -189,6 +191,8 @@ export class WebSocket extends EventEmitter {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closeCode: number = CloseCode.Abnormal;
   private closeReason = '';
+  /** A ping's payload waiting for its pong until the socket drains (see onPing). */
+  private pendingPong: Buffer | null = null;
   /** Set on every received chunk; cleared by the keepalive sweep. @internal */
   alive = true;
   /** The server's set of open connections, which this one leaves when it closes. @internal */
@@ -404,6 +408,9 @@ export class WebSocket extends EventEmitter {
     this.connection = new Connection(new ConnectionEvents(this), {
       role: this.role,
       maxPayload: this.options.maxPayload,
+      maxFragments: this.options.maxFragments,
+      // Pongs are written by onPing, which knows whether the socket is backed up.
+      autoPong: false,
       generateMask: this.role === 'client' ? randomMask : undefined,
       perMessageDeflate: deflate !== null,
     });
@@ -475,7 +482,7 @@ export class WebSocket extends EventEmitter {
       socket.uncork();
     }
     out.length = 0;
-    if (!ok && socket.listenerCount('drain', socketOnDrain) === 0) socket.on('drain', socketOnDrain);
+    if (!ok) this.watchDrain();
     return ok;
   }
 
@@ -512,6 +519,42 @@ export class WebSocket extends EventEmitter {
       entry.data = result!;
       this.deliverInbound();
     });
+  }
+
+  /**
+   * @internal A ping arrived: answer it with a pong carrying the same data
+   * (RFC 6455 §5.5.2), unless our close frame is out. While the socket is
+   * backed up only the latest ping is answered, once it drains — §5.5.3
+   * allows answering just the most recent — so a peer that pings and never
+   * reads cannot make pongs pile up in memory.
+   */
+  onPing(data: Buffer): void {
+    if (this.socket!.writableNeedDrain) {
+      this.pendingPong = Buffer.from(data); // a copy: `data` is a view into a received chunk
+      this.watchDrain();
+    } else if (this.connection!.state === 'open') {
+      this.connection!.pong(data); // leaves with receive()'s flush
+    }
+    this.emit('ping', data);
+  }
+
+  /** @internal The socket's buffer emptied: the peer reads again. */
+  onDrain(): void {
+    this.alive = true;
+    const pong = this.pendingPong;
+    if (pong !== null) {
+      this.pendingPong = null;
+      if (this.connection!.state === 'open') {
+        this.connection!.pong(pong);
+        this.flush();
+      }
+    }
+    this.emit('drain');
+  }
+
+  private watchDrain(): void {
+    const socket = this.socket!;
+    if (socket.listenerCount('drain', socketOnDrain) === 0) socket.on('drain', socketOnDrain);
   }
 
   private failInbound(error: ProtocolError): void {
@@ -649,7 +692,7 @@ class ConnectionEvents implements ConnectionHandler {
     this.ws.onMessage(data, isBinary, compressed);
   }
   onPing(data: Buffer): void {
-    this.ws.emit('ping', data);
+    this.ws.onPing(data);
   }
   onPong(data: Buffer): void {
     this.ws.emit('pong', data);
@@ -704,7 +747,7 @@ function socketOnClose(this: BoundSocket): void {
   this[kWebSocket]!.finish();
 }
 function socketOnDrain(this: BoundSocket): void {
-  this[kWebSocket]!.emit('drain');
+  this[kWebSocket]!.onDrain();
 }
 function socketOnError(this: BoundSocket): void {
   // ECONNRESET and the like: the 'close' event that follows reports 1006.
