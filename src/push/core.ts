@@ -1,10 +1,11 @@
 // What every transport shares once a request is accepted: checking who the
-// client is and what it may subscribe to, opening its hub session, the
-// backlog it gets on connect, and running its commands. Wire formats stay in
-// the transports; routing and lifecycle stay in push-server.ts.
+// client is and what it may subscribe to, the one session lifecycle (admit →
+// connect → backlog → ready → onOpen → live → close), and running commands.
+// Wire formats stay in the transports; routing and the server's own life stay
+// in push-server.ts.
 import { randomBytes } from 'node:crypto';
 import type * as http from 'node:http';
-import type { Ack } from './contract.js';
+import type { Ack, GapNotice, ReadyNotice } from './contract.js';
 import type { Hub, HubMessage, Replay, Session, SessionSink } from '../hub/hub.js';
 import { HttpError } from './http-io.js';
 import { checkOrigin, identify, type Identity, type IdentitySettings } from './identity.js';
@@ -63,6 +64,32 @@ export interface Client {
   readonly token: string;
 }
 
+/** What a new session is sent before live messages, in this order. */
+export interface Opening {
+  /** History no longer covers the resume point (or the unread inbox lost messages): the client should reload. */
+  gap: GapNotice | null;
+  /** Everything after the resume point, or on a fresh connect the user's unread inbox; oldest first. */
+  backlog: readonly HubMessage[];
+  /** Live messages follow; `lastId` is the cursor to resume from. */
+  ready: Required<ReadyNotice>;
+}
+
+/**
+ * A transport's part in the session lifecycle (`PushCore.connect`): its own
+ * client object, the opening in its wire format, and live delivery. `L` is
+ * what the session connected over (a socket, an event-stream response, a poll
+ * request).
+ */
+export interface SessionTransport<C extends Client, L> {
+  readonly name: Transport;
+  /** Build the transport's client: `base` with what the transport keeps per session. */
+  createClient(base: Client, link: L): C;
+  /** Send (or, for a poll, answer with) the opening; live messages may follow from then on. */
+  begin(client: C, opening: Opening, link: L): void;
+  /** A live message for `client`; the hub calls it once per recipient, so it must not allocate per call. */
+  deliver(client: C, message: HubMessage): void;
+}
+
 export class PushCore {
   /** Open sessions by token. */
   readonly clients = new Map<string, Client>();
@@ -70,9 +97,9 @@ export class PushCore {
   onBug: ((error: Error) => void) | null = null;
 
   constructor(
-    readonly hub: Hub,
-    readonly settings: Settings,
-    readonly metrics: Metrics,
+    private readonly hub: Hub,
+    private readonly settings: Settings,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -94,26 +121,56 @@ export class PushCore {
     return { identity, channels, since: since === null || since === '' ? undefined : since };
   }
 
-  /** Open a hub session for an admitted client and subscribe its channels. */
-  open(admission: Admission, transport: Transport, sink: SessionSink): Client {
-    const session = this.hub.open(sink, { uid: admission.identity.uid, transport });
+  /**
+   * The session lifecycle, the same for every transport. In one synchronous
+   * turn, so no publish can slip between the backlog and live delivery:
+   * 1. open the hub session and subscribe its channels;
+   * 2. let the transport build its client;
+   * 3. compute the backlog: what came after `since` (a resume: counted, and
+   *    its gap too) or, on a fresh connect, the user's unread inbox;
+   * 4. hand the transport the opening: gap notice, backlog, ready notice.
+   * Then 5. tell the application (`onOpen`): the session is live, so whatever
+   * the hook publishes reaches it like any other message.
+   */
+  connect<C extends Client, L>(admission: Admission, transport: SessionTransport<C, L>, link: L): C {
+    const route = new Route(transport);
+    const session = this.hub.open(route, { uid: admission.identity.uid, transport: transport.name });
     for (const channel of admission.channels) this.hub.subscribe(session, channel);
-    const client: Client = { session, identity: admission.identity, transport, token: newToken() };
+    const client = transport.createClient(
+      { session, identity: admission.identity, transport: transport.name, token: newToken() },
+      link,
+    );
+    route.client = client;
     this.clients.set(client.token, client);
+    const { messages, gap } = this.backlog(client, admission.since);
+    transport.begin(
+      client,
+      {
+        gap: gap ? { type: 'gap', since: admission.since ?? null } : null,
+        backlog: messages,
+        ready: {
+          type: 'ready',
+          session: client.token,
+          uid: client.identity.uid ?? null,
+          channels: [...session.channels],
+          lastId: this.hub.lastId,
+          retry: this.settings.retryMs,
+        },
+      },
+      link,
+    );
     this.callHook(session, 'onOpen', session);
     return client;
   }
 
-  /**
-   * What a client gets before live messages: everything after `since` in
-   * order, or on a fresh connect its user's unread inbox.
-   */
-  backlog(client: Client, since: string | undefined): Replay {
-    if (since === undefined) return this.hub.unread(client.session);
-    const replay = this.hub.replay(client.session, since);
-    this.metrics.resumes[client.transport]++;
-    if (replay.gap) this.metrics.gaps[client.transport]++;
-    return replay;
+  /** What a live session missed after `cursor` (a poll's next request); not counted as a resume. */
+  catchUp(client: Client, cursor: string): Replay {
+    return this.hub.replay(client.session, cursor);
+  }
+
+  /** The id of the newest message: the cursor of an answer that holds everything up to now. */
+  get lastId(): string {
+    return this.hub.lastId;
   }
 
   close(client: Client): void {
@@ -122,9 +179,19 @@ export class PushCore {
     this.callHook(client.session, 'onClose', client.session);
   }
 
-  /** Count a delivery; transports call this from their sinks. */
-  delivered(client: Client): void {
-    this.metrics.delivered[client.transport]++;
+  /** Count messages written to a client. */
+  countDelivered(client: Client, count = 1): void {
+    this.metrics.delivered[client.transport] += count;
+  }
+
+  /** Count a client dropped because it could not keep up. */
+  countDropped(client: Client): void {
+    this.metrics.drops[client.transport]++;
+  }
+
+  /** Count a command that never reached `run` (refused while parsing). */
+  countReceived(client: Client): void {
+    this.metrics.received[client.transport]++;
   }
 
   /** A publish from any source, counted. */
@@ -190,6 +257,15 @@ export class PushCore {
     return new HttpError(500, 'internal server error');
   }
 
+  /** Step 3 of connect: the backlog, with resumes and gaps counted. */
+  private backlog(client: Client, since: string | undefined): Replay {
+    if (since === undefined) return this.hub.unread(client.session);
+    const replay = this.hub.replay(client.session, since);
+    this.metrics.resumes[client.transport]++;
+    if (replay.gap) this.metrics.gaps[client.transport]++;
+    return replay;
+  }
+
   private async checkSubscribe(channel: string, identity: Identity): Promise<void> {
     const { authorize } = this.settings;
     if (authorize && !(await authorize(channel, identity))) {
@@ -202,6 +278,20 @@ export class PushCore {
     const allowed = typeof clientPublish === 'function' ? await clientPublish(channel, identity) : clientPublish;
     if (!allowed) throw new HttpError(403, `clients may not publish to ${channel}`);
     await this.checkSubscribe(channel, identity);
+  }
+}
+
+/**
+ * The hub's sink for one session: it hands each message to the session's
+ * transport. `client` is set in step 2 of connect, in the same turn as step 1,
+ * so no message can arrive before it.
+ */
+class Route<C extends Client> implements SessionSink {
+  client!: C;
+  constructor(private readonly transport: SessionTransport<C, unknown>) {}
+
+  deliver(message: HubMessage): void {
+    this.transport.deliver(this.client, message);
   }
 }
 

@@ -5,7 +5,7 @@
 // request and expires when its client stops polling.
 import type * as http from 'node:http';
 import type { HubMessage } from '../hub/hub.js';
-import type { Client, PushCore } from './core.js';
+import type { Client, Opening, PushCore, SessionTransport } from './core.js';
 import { HttpError, sendError } from './http-io.js';
 import { envelopeJson } from './wire.js';
 
@@ -16,6 +16,14 @@ export interface PollTransportSettings {
   sessionTtlMs: number;
   /** Most messages in one answer; the cursor then points at the last one sent. */
   maxBatch: number;
+  /** The clock, ms. */
+  now: () => number;
+}
+
+/** One poll request: where to answer, and how long it may be held. */
+interface PollRequest {
+  response: http.ServerResponse;
+  timeoutMs: number;
 }
 
 interface HeldRequest {
@@ -30,7 +38,8 @@ interface PollClient extends Client {
   lastSeen: number;
 }
 
-export class PollTransport {
+export class PollTransport implements SessionTransport<PollClient, PollRequest> {
+  readonly name = 'poll';
   private readonly clients = new Map<string, PollClient>();
 
   constructor(
@@ -40,79 +49,43 @@ export class PollTransport {
 
   async handle(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
     const query = url.searchParams;
-    let timeoutMs: number;
-    let client: PollClient | undefined;
     const cursor = query.get('cursor') ?? undefined;
-    let opened = false;
+    let poll: PollRequest;
+    let client: PollClient | undefined;
     try {
-      timeoutMs = this.parseTimeout(query.get('timeout'));
+      poll = { response, timeoutMs: this.parseTimeout(query.get('timeout')) };
       if (cursor === '') throw new HttpError(400, 'cursor must not be empty; leave it out on the first poll');
       client = this.clients.get(query.get('session') ?? '');
       if (!client) {
-        // No live session (first poll, or it expired): open one from this request's channels.
+        // No live session (first poll, or it expired): the core opens one and answers this poll through begin().
         const admission = await this.core.admit(query, request.headers, cursor ?? null);
         if (response.destroyed) return;
-        client = this.open(admission);
-        opened = true;
+        this.core.connect(admission, this, poll);
+        return;
       }
     } catch (error) {
       sendError(response, this.core.refusal(error, null));
       return;
     }
-    client.lastSeen = this.core.settings.now();
+    client.lastSeen = this.settings.now();
     // One request per session at a time: a newer one answers the older with what it has.
     if (client.held) this.answer(client, client.held.messages);
-    // A new session gets its resume (counted) or unread inbox; a live one what came after its cursor.
-    const backlog = opened
-      ? this.core.backlog(client, cursor)
-      : cursor === undefined
-        ? { messages: [], gap: false }
-        : this.core.hub.replay(client.session, cursor);
-    if (backlog.messages.length > 0 || backlog.gap || timeoutMs === 0) {
-      this.respond(client, response, backlog.messages, backlog.gap);
-      return;
-    }
-    const holder = client;
-    const held: HeldRequest = {
-      response,
-      timer: setTimeout(() => this.answer(holder, held.messages), timeoutMs),
-      messages: [],
-      flushing: false,
-    };
-    holder.held = held;
-    response.on('close', () => {
-      if (holder.held === held) this.release(holder);
-    });
+    const missed = cursor === undefined ? { messages: [], gap: false } : this.core.catchUp(client, cursor);
+    this.answerOrHold(client, poll, missed.messages, missed.gap);
   }
 
-  /** Close sessions whose client stopped polling. */
-  sweep(): void {
-    const oldest = this.core.settings.now() - this.settings.sessionTtlMs;
-    for (const client of this.clients.values()) {
-      if (!client.held && client.lastSeen < oldest) this.end(client);
-    }
-  }
-
-  /** Answer every held request and end every session (shutdown). */
-  close(): void {
-    for (const client of this.clients.values()) this.end(client);
-  }
-
-  private open(admission: Parameters<PushCore['open']>[0]): PollClient {
-    const client = this.core.open(admission, 'poll', { deliver: (message) => this.deliver(client, message) }) as PollClient;
-    client.held = null;
-    client.lastSeen = this.core.settings.now();
+  createClient(base: Client): PollClient {
+    const client = Object.assign(base, { held: null, lastSeen: this.settings.now() });
     this.clients.set(client.token, client);
     return client;
   }
 
-  private end(client: PollClient): void {
-    if (client.held) this.answer(client, client.held.messages);
-    this.clients.delete(client.token);
-    this.core.close(client);
+  /** A new session's first poll: answered with the backlog (and gap flag), or held like any other. */
+  begin(client: PollClient, { gap, backlog }: Opening, poll: PollRequest): void {
+    this.answerOrHold(client, poll, backlog, gap !== null);
   }
 
-  private deliver(client: PollClient, message: HubMessage): void {
+  deliver(client: PollClient, message: HubMessage): void {
     const held = client.held;
     if (!held) return; // not lost: the next poll's cursor finds it in history
     held.messages.push(message);
@@ -125,6 +98,43 @@ export class PollTransport {
     }
   }
 
+  /** Close sessions whose client stopped polling. */
+  sweep(): void {
+    const oldest = this.settings.now() - this.settings.sessionTtlMs;
+    for (const client of this.clients.values()) {
+      if (!client.held && client.lastSeen < oldest) this.end(client);
+    }
+  }
+
+  /** Answer every held request and end every session (shutdown). */
+  close(): void {
+    for (const client of this.clients.values()) this.end(client);
+  }
+
+  /** Answer at once when there is something to say (or no wait was asked for); otherwise hold the request. */
+  private answerOrHold(client: PollClient, { response, timeoutMs }: PollRequest, messages: readonly HubMessage[], gap: boolean): void {
+    if (messages.length > 0 || gap || timeoutMs === 0) {
+      this.respond(client, response, messages, gap);
+      return;
+    }
+    const held: HeldRequest = {
+      response,
+      timer: setTimeout(() => this.answer(client, held.messages), timeoutMs),
+      messages: [],
+      flushing: false,
+    };
+    client.held = held;
+    response.on('close', () => {
+      if (client.held === held) this.release(client);
+    });
+  }
+
+  private end(client: PollClient): void {
+    if (client.held) this.answer(client, client.held.messages);
+    this.clients.delete(client.token);
+    this.core.close(client);
+  }
+
   private answer(client: PollClient, messages: HubMessage[]): void {
     const held = client.held!;
     this.release(client);
@@ -134,7 +144,7 @@ export class PollTransport {
   private release(client: PollClient): void {
     clearTimeout(client.held!.timer);
     client.held = null;
-    client.lastSeen = this.core.settings.now();
+    client.lastSeen = this.settings.now();
   }
 
   /**
@@ -142,9 +152,9 @@ export class PollTransport {
    * newest id overall: everything up to it that concerns this session is in
    * this answer (or was in an earlier one), unless the batch was cut.
    */
-  private respond(client: PollClient, response: http.ServerResponse, messages: HubMessage[], gap: boolean): void {
+  private respond(client: PollClient, response: http.ServerResponse, messages: readonly HubMessage[], gap: boolean): void {
     if (response.destroyed) return;
-    let cursor = this.core.hub.lastId;
+    let cursor = this.core.lastId;
     if (messages.length > this.settings.maxBatch) {
       messages = messages.slice(0, this.settings.maxBatch);
       cursor = messages.at(-1)!.id;
@@ -156,7 +166,7 @@ export class PollTransport {
       'Content-Length': Buffer.byteLength(body),
     });
     response.end(body);
-    this.core.metrics.delivered.poll += messages.length;
+    this.core.countDelivered(client, messages.length);
   }
 
   private parseTimeout(text: string | null): number {

@@ -159,14 +159,17 @@ export class PushServer extends EventEmitter {
       perMessageDeflate: options.perMessageDeflate ?? false,
       pingIntervalMs: options.pingIntervalMs ?? 30_000,
       maxPendingCommands: 64,
+      maxBufferedBytes: this.settings.maxBufferedBytes,
+      maxClientErrors: this.settings.maxClientErrors,
     });
-    this.sse = new SseTransport(this.core);
+    this.sse = new SseTransport(this.core, { maxBufferedBytes: this.settings.maxBufferedBytes });
     const maxPollTimeoutMs = options.maxPollTimeoutMs ?? 60_000;
     this.poll = new PollTransport(this.core, {
       defaultTimeoutMs: Math.min(options.pollTimeoutMs ?? 25_000, maxPollTimeoutMs),
       maxTimeoutMs: maxPollTimeoutMs,
       sessionTtlMs: options.pollSessionTtlMs ?? 2 * maxPollTimeoutMs,
       maxBatch: 1000,
+      now,
     });
     this.publishApi = new PublishApi(this.core, {
       publishKey: options.publishKey,

@@ -4,20 +4,29 @@
 import type * as http from 'node:http';
 import type { HubMessage } from '../hub/hub.js';
 import { encodeSseComment, encodeSseEvent, encodeSseRetry } from '../protocol/sse.js';
-import type { Client, PushCore } from './core.js';
+import type { Client, Opening, PushCore, SessionTransport } from './core.js';
 import { sendError } from './http-io.js';
 import { TurnCork } from './turn-cork.js';
 import { envelopeJson } from './wire.js';
 
-interface SseClient extends Client {
+/** The stream a session is written to, and in which format. */
+interface SseStream {
   response: http.ServerResponse;
   /** `?envelope=1`: data is the whole JSON envelope and every event is a `message`. */
   envelope: boolean;
 }
 
+type SseClient = Client & SseStream;
+
+export interface SseTransportSettings {
+  /** A stream with more than this many bytes waiting to be written is dropped (the client resumes). */
+  maxBufferedBytes: number;
+}
+
 const HEARTBEAT = encodeSseComment();
 
-export class SseTransport {
+export class SseTransport implements SessionTransport<SseClient, SseStream> {
+  readonly name = 'sse';
   private readonly streams = new Set<SseClient>();
   // A fan-out encodes each message once per format.
   private encodedFor: HubMessage | null = null;
@@ -25,7 +34,10 @@ export class SseTransport {
   private encodedEnvelope = '';
   private readonly cork = new TurnCork();
 
-  constructor(private readonly core: PushCore) {}
+  constructor(
+    private readonly core: PushCore,
+    private readonly settings: SseTransportSettings,
+  ) {}
 
   async handle(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
     const query = url.searchParams;
@@ -40,15 +52,23 @@ export class SseTransport {
       return;
     }
     if (response.destroyed) return;
-    const client = this.core.open(admission, 'sse', { deliver: (message) => this.deliver(client, message) }) as SseClient;
-    client.response = response;
-    client.envelope = query.get('envelope') === '1';
+    this.core.connect(admission, this, { response, envelope: query.get('envelope') === '1' });
+  }
+
+  createClient(base: Client, stream: SseStream): SseClient {
+    const client = Object.assign(base, stream);
     this.streams.add(client);
-    response.on('close', () => {
+    stream.response.on('close', () => {
       this.streams.delete(client);
       this.core.close(client);
     });
-    request.socket.setNoDelay(true);
+    return client;
+  }
+
+  /** The response head, `retry:`, a `gap` event, the backlog, and a `ready` event, in one write. */
+  begin(client: SseClient, { gap, backlog, ready }: Opening): void {
+    const { response } = client;
+    response.socket?.setNoDelay(true);
     response.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       // Proxies must pass events through as they come, not cache or buffer them.
@@ -56,24 +76,15 @@ export class SseTransport {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    let head = `${encodeSseRetry(this.core.settings.retryMs)}\n`;
-    const backlog = this.core.backlog(client, admission.since);
-    if (backlog.gap) head += encodeSseEvent({ event: 'gap', data: JSON.stringify({ since: admission.since ?? null }) });
-    for (const message of backlog.messages) head += this.encode(client, message);
+    let head = `${encodeSseRetry(ready.retry)}\n`;
+    if (gap) head += encodeSseEvent({ event: 'gap', data: JSON.stringify({ since: gap.since }) });
+    for (const message of backlog) head += this.encode(client, message);
     // The ready event carries the cursor as its id: a client that reconnects
     // before any message arrives resumes from here, not from nothing.
-    head += encodeSseEvent({
-      id: this.core.hub.lastId,
-      event: 'ready',
-      data: JSON.stringify({
-        session: client.token,
-        uid: client.identity.uid ?? null,
-        channels: [...client.session.channels],
-        retry: this.core.settings.retryMs,
-      }),
-    });
+    const { session, uid, channels, retry } = ready;
+    head += encodeSseEvent({ id: ready.lastId, event: 'ready', data: JSON.stringify({ session, uid, channels, retry }) });
     response.write(head);
-    for (let i = 0; i < backlog.messages.length; i++) this.core.delivered(client);
+    this.core.countDelivered(client, backlog.length);
   }
 
   /** A comment on every stream, so proxies and the client see the connection alive. */
@@ -86,20 +97,19 @@ export class SseTransport {
     for (const client of this.streams) client.response.end();
   }
 
-  private deliver(client: SseClient, message: HubMessage): void {
+  deliver(client: SseClient, message: HubMessage): void {
     const { response } = client;
     if (response.writableEnded || response.destroyed) return; // ending: the client resumes elsewhere
-    if (response.writableLength > this.core.settings.maxBufferedBytes) {
+    if (response.writableLength > this.settings.maxBufferedBytes) {
       // Dropped, not throttled: it reconnects with Last-Event-ID and misses nothing.
-      this.core.metrics.drops.sse++;
+      this.core.countDropped(client);
       response.destroy();
       return;
     }
     this.cork.hold(response);
     response.write(this.encode(client, message));
-    this.core.delivered(client);
+    this.core.countDelivered(client);
   }
-
 
   private encode(client: SseClient, message: HubMessage): string {
     if (message !== this.encodedFor) {

@@ -7,7 +7,7 @@ import type { HubMessage } from '../hub/hub.js';
 import { WebSocketServer } from '../ws/server.js';
 import { OPEN, PreparedMessage, type WebSocket } from '../ws/websocket.js';
 import { POLICY_CLOSE, refusalCloseCode, SLOW_CONSUMER_CLOSE } from './contract.js';
-import type { Admission, Client, PushCore } from './core.js';
+import type { Client, Opening, PushCore, SessionTransport } from './core.js';
 import { HttpError } from './http-io.js';
 import { TurnCork } from './turn-cork.js';
 import { envelopeJson, parseCommandText, type Ref } from './wire.js';
@@ -18,6 +18,10 @@ export interface WebSocketTransportSettings {
   pingIntervalMs: number;
   /** Commands of one client waiting for an answer; more are refused (429). */
   maxPendingCommands: number;
+  /** A client with more than this many bytes waiting to be written is closed with 1013. */
+  maxBufferedBytes: number;
+  /** Invalid commands a client may send before it is closed with 1008. */
+  maxClientErrors: number;
 }
 
 interface WsClient extends Client {
@@ -27,7 +31,8 @@ interface WsClient extends Client {
   tail: Promise<void>;
 }
 
-export class WebSocketTransport {
+export class WebSocketTransport implements SessionTransport<WsClient, WebSocket> {
+  readonly name = 'ws';
   private readonly server: WebSocketServer;
   // One encoding per published message, reused for every socket it reaches.
   private preparedFor: HubMessage | null = null;
@@ -78,7 +83,7 @@ export class WebSocketTransport {
       socket.off('error', destroyOnError); // nothing of the admission stays on the socket
       this.server.handleUpgrade(request, socket, head, (ws) => {
         if ('error' in result) ws.close(refusalCloseCode(result.error.status), result.error.message);
-        else this.attach(ws, result.admission);
+        else this.core.connect(result.admission, this, ws);
       });
     });
   }
@@ -88,35 +93,25 @@ export class WebSocketTransport {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private attach(ws: WebSocket, admission: Admission): void {
-    const client = this.core.open(admission, 'ws', { deliver: (message) => this.deliver(client, message) }) as WsClient;
-    client.socket = ws;
-    client.errors = 0;
-    client.pending = 0;
-    client.tail = Promise.resolve();
+  createClient(base: Client, ws: WebSocket): WsClient {
+    const client = Object.assign(base, { socket: ws, errors: 0, pending: 0, tail: Promise.resolve() });
     this.clients.set(ws, client);
-    // First what the client missed (or its unread inbox), then the ready marker; live messages follow.
-    const backlog = this.core.backlog(client, admission.since);
-    if (backlog.gap) ws.send(JSON.stringify({ type: 'gap', since: admission.since ?? null }));
-    for (const message of backlog.messages) this.deliver(client, message);
-    ws.send(
-      JSON.stringify({
-        type: 'ready',
-        session: client.token,
-        uid: client.identity.uid ?? null,
-        channels: [...client.session.channels],
-        lastId: this.core.hub.lastId,
-        retry: this.core.settings.retryMs,
-      }),
-    );
+    return client;
   }
 
-  private deliver(client: WsClient, message: HubMessage): void {
+  /** Text frames: the gap notice, the backlog as envelopes, the ready notice. */
+  begin(client: WsClient, { gap, backlog, ready }: Opening): void {
+    if (gap) client.socket.send(JSON.stringify(gap));
+    for (const message of backlog) this.deliver(client, message);
+    client.socket.send(JSON.stringify(ready));
+  }
+
+  deliver(client: WsClient, message: HubMessage): void {
     const ws = client.socket;
     if (ws.readyState !== OPEN) return;
-    if (ws.bufferedAmount > this.core.settings.maxBufferedBytes) {
+    if (ws.bufferedAmount > this.settings.maxBufferedBytes) {
       // It resumes from its last id when it reconnects; nothing is lost.
-      this.core.metrics.drops.ws++;
+      this.core.countDropped(client);
       ws.close(SLOW_CONSUMER_CLOSE, 'slow consumer: reconnect and resume');
       return;
     }
@@ -126,9 +121,8 @@ export class WebSocketTransport {
     }
     this.cork.hold(ws);
     ws.sendPrepared(this.prepared!);
-    this.core.delivered(client);
+    this.core.countDelivered(client);
   }
-
 
   private receive(client: WsClient, data: Buffer, isBinary: boolean): void {
     if (isBinary) {
@@ -137,7 +131,7 @@ export class WebSocketTransport {
     }
     const parsed = parseCommandText(data.toString('utf8'));
     if ('error' in parsed) {
-      this.core.metrics.received.ws++;
+      this.core.countReceived(client);
       this.refuse(client, parsed.error, parsed.ref);
       return;
     }
@@ -167,7 +161,7 @@ export class WebSocketTransport {
     const reply: Record<string, unknown> = { type: 'error', code: error.status, message: error.message };
     if (ref !== undefined) reply.ref = ref;
     ws.send(JSON.stringify(reply));
-    if (++client.errors > this.core.settings.maxClientErrors) {
+    if (++client.errors > this.settings.maxClientErrors) {
       ws.close(POLICY_CLOSE, 'too many invalid commands');
     }
   }
