@@ -1,38 +1,41 @@
 #!/usr/bin/env node
-// The pushwire command line: parses flags (and PUSHWIRE_* environment
-// variables) and composes library pieces.
-import { pathToFileURL } from 'node:url';
+// The pushwire command line (package.json "bin"): parses flags (and
+// PUSHWIRE_* environment variables) and composes library pieces. It runs
+// only when it is the program; imported (by tests, or to reuse `parseArgs`,
+// `startServe`, `startEcho`), it does nothing.
+import { readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from './ws/server.js';
 import { DEFAULT_MAX_PAYLOAD } from './protocol/connection.js';
 import { createServer, type PushServer } from './push/push-server.js';
+import { ConfigError } from './push/http-io.js';
 
-const USAGE = `usage: pushwire <command> [options]
+/** The commands `pushwire` runs. */
+export type Command = 'serve' | 'echo';
 
-commands:
-  serve   the push server: /ws, /sse, /poll, /send, /publish, /healthz, /metrics
-  echo    WebSocket echo server: every message comes back with its type, on any path
+/** One line of help per command, in the order the usage lists them. */
+const COMMANDS: Record<Command, string> = {
+  serve: 'the push server: /ws, /sse, /poll, /send, /publish, /healthz, /metrics',
+  echo: 'WebSocket echo server: every message comes back with its type, on any path',
+};
 
-options (flag, environment variable):
-  --port N                 PUSHWIRE_PORT            port (serve 8080, echo 9001)
-  --host ADDRESS           PUSHWIRE_HOST            address (default 127.0.0.1)
-  --publish-key KEY        PUSHWIRE_PUBLISH_KEY     Bearer key for /publish; required beyond loopback
-  --jwt-secret SECRET      PUSHWIRE_JWT_SECRET      HS256 secret of client tokens (else ?uid= on loopback)
-  --allowed-origins LIST   PUSHWIRE_ALLOWED_ORIGINS comma-separated origins whose pages may connect
-  --history N              PUSHWIRE_HISTORY         messages kept per channel/user for resume (1000)
-  --history-age SECONDS    PUSHWIRE_HISTORY_AGE     how long they are kept (3600)
-  --push-port N            PUSHWIRE_PUSH_PORT       line-protocol publish port on 127.0.0.1
-  --client-publish         PUSHWIRE_CLIENT_PUBLISH  let clients publish to channels they may join
-  --demo                   PUSHWIRE_DEMO            serve the demo chat at / (clients may publish to demo:*)
-  --max-payload N                                   echo: largest message in bytes (${DEFAULT_MAX_PAYLOAD})
-  --deflate / --no-deflate                          permessage-deflate (echo: on, serve: off)
-  --help                                            show this text
-`;
+const DEFAULT_PORT: Record<Command, number> = { serve: 8080, echo: 9001 };
 
+/** What the command line asked for, after environment variables and flags. */
 export interface CliFlags {
-  command: string;
+  /** '' when none was given. */
+  command: Command | '';
+  /** `--help` / `-h`: print the usage (of `command`, if any) and exit 0. */
+  help: boolean;
+  /** `--version` / `-v`: print the package version and exit 0. */
+  version: boolean;
+  /** undefined: the command's default (serve 8080, echo 9001). */
   port: number | undefined;
   host: string;
   maxPayload: number;
+  /** undefined: the command's default (serve off, echo on). */
   deflate: boolean | undefined;
   publishKey?: string;
   jwtSecret?: string;
@@ -44,31 +47,163 @@ export interface CliFlags {
   demo: boolean;
 }
 
-type Setter = (flags: CliFlags, value: string, name: string) => void;
+interface OptionBase {
+  /** The long flag, e.g. `--port`. */
+  flag: string;
+  /** The environment variable that supplies it when the flag is absent. */
+  env?: string;
+  /** The commands that take this option, each with the option's line of help there. */
+  help: Partial<Record<Command, string>>;
+}
 
-/** Flags that take a value, with the environment variable that may supply it. */
-const VALUE_FLAGS: Record<string, { env?: string; set: Setter }> = {
-  '--port': { env: 'PUSHWIRE_PORT', set: (f, v, n) => (f.port = integer(n, v, 0, 65535)) },
-  '--host': { env: 'PUSHWIRE_HOST', set: (f, v) => (f.host = v) },
-  '--publish-key': { env: 'PUSHWIRE_PUBLISH_KEY', set: (f, v, n) => (f.publishKey = nonEmpty(n, v)) },
-  '--jwt-secret': { env: 'PUSHWIRE_JWT_SECRET', set: (f, v, n) => (f.jwtSecret = nonEmpty(n, v)) },
-  '--allowed-origins': {
+/** An option with a value: `--port 9101` or `--port=9101`. */
+interface ValueOption extends OptionBase {
+  kind: 'value';
+  /** The value's name in the usage, e.g. `N`. */
+  placeholder: string;
+  /** Store `value`; `source` (the flag or variable) names it in error messages. */
+  set(flags: CliFlags, value: string, source: string): void;
+}
+
+/** An on/off option: `--demo`, and `--no-deflate` where `negatable`. */
+interface SwitchOption extends OptionBase {
+  kind: 'switch';
+  negatable?: boolean;
+  set(flags: CliFlags, on: boolean): void;
+}
+
+type OptionSpec = ValueOption | SwitchOption;
+
+/** Every option, in the order the usage lists them. */
+const OPTIONS: OptionSpec[] = [
+  {
+    kind: 'value',
+    flag: '--port',
+    placeholder: 'N',
+    env: 'PUSHWIRE_PORT',
+    help: { serve: 'port (default 8080; 0 picks a free one)', echo: 'port (default 9001; 0 picks a free one)' },
+    set: (f, v, source) => (f.port = integer(source, v, 0, 65535)),
+  },
+  {
+    kind: 'value',
+    flag: '--host',
+    placeholder: 'ADDRESS',
+    env: 'PUSHWIRE_HOST',
+    help: { serve: 'address to listen on (default 127.0.0.1)', echo: 'address to listen on (default 127.0.0.1)' },
+    set: (f, v) => (f.host = v),
+  },
+  {
+    kind: 'value',
+    flag: '--publish-key',
+    placeholder: 'KEY',
+    env: 'PUSHWIRE_PUBLISH_KEY',
+    help: { serve: 'Bearer key for /publish; required beyond loopback' },
+    set: (f, v, source) => (f.publishKey = nonEmpty(source, v)),
+  },
+  {
+    kind: 'value',
+    flag: '--jwt-secret',
+    placeholder: 'SECRET',
+    env: 'PUSHWIRE_JWT_SECRET',
+    help: { serve: 'HS256 secret of client tokens (without one, ?uid= is trusted on loopback)' },
+    set: (f, v, source) => (f.jwtSecret = nonEmpty(source, v)),
+  },
+  {
+    kind: 'value',
+    flag: '--allowed-origins',
+    placeholder: 'LIST',
     env: 'PUSHWIRE_ALLOWED_ORIGINS',
+    help: { serve: 'comma-separated origins whose pages may connect' },
     set: (f, v) => (f.allowedOrigins = v.split(',').map((o) => o.trim()).filter(Boolean)),
   },
-  '--history': { env: 'PUSHWIRE_HISTORY', set: (f, v, n) => (f.history = integer(n, v, 1, 10_000_000)) },
-  '--history-age': { env: 'PUSHWIRE_HISTORY_AGE', set: (f, v, n) => (f.historyAgeSeconds = integer(n, v, 1, 365 * 86400)) },
-  '--push-port': { env: 'PUSHWIRE_PUSH_PORT', set: (f, v, n) => (f.pushPort = integer(n, v, 0, 65535)) },
-  '--max-payload': { set: (f, v, n) => (f.maxPayload = integer(n, v, 1, Number.MAX_SAFE_INTEGER)) },
-};
+  {
+    kind: 'value',
+    flag: '--history',
+    placeholder: 'N',
+    env: 'PUSHWIRE_HISTORY',
+    help: { serve: 'messages kept per channel/user for resume (1000)' },
+    set: (f, v, source) => (f.history = integer(source, v, 1, 10_000_000)),
+  },
+  {
+    kind: 'value',
+    flag: '--history-age',
+    placeholder: 'SECONDS',
+    env: 'PUSHWIRE_HISTORY_AGE',
+    help: { serve: 'how long they are kept (3600)' },
+    set: (f, v, source) => (f.historyAgeSeconds = integer(source, v, 1, 365 * 86400)),
+  },
+  {
+    kind: 'value',
+    flag: '--push-port',
+    placeholder: 'N',
+    env: 'PUSHWIRE_PUSH_PORT',
+    help: { serve: 'line-protocol publish port on 127.0.0.1' },
+    set: (f, v, source) => (f.pushPort = integer(source, v, 0, 65535)),
+  },
+  {
+    kind: 'switch',
+    flag: '--client-publish',
+    env: 'PUSHWIRE_CLIENT_PUBLISH',
+    help: { serve: 'let clients publish to channels they may join' },
+    set: (f, on) => (f.clientPublish = on),
+  },
+  {
+    kind: 'switch',
+    flag: '--demo',
+    env: 'PUSHWIRE_DEMO',
+    help: { serve: 'serve the demo chat at / (clients may publish to demo:*)' },
+    set: (f, on) => (f.demo = on),
+  },
+  {
+    kind: 'value',
+    flag: '--max-payload',
+    placeholder: 'BYTES',
+    help: { echo: `largest message (default ${DEFAULT_MAX_PAYLOAD})` },
+    set: (f, v, source) => (f.maxPayload = integer(source, v, 1, Number.MAX_SAFE_INTEGER)),
+  },
+  {
+    kind: 'switch',
+    flag: '--deflate',
+    negatable: true,
+    help: { serve: 'permessage-deflate on /ws (default off)', echo: 'permessage-deflate (default on)' },
+    set: (f, on) => (f.deflate = on),
+  },
+];
+
+/** An option as the command line named it: `--no-deflate` is `--deflate` switched off. */
+function findOption(name: string): { option: OptionSpec; on: boolean } | undefined {
+  const option = OPTIONS.find((o) => o.flag === name);
+  if (option) return { option, on: true };
+  const negated = OPTIONS.find((o) => o.kind === 'switch' && o.negatable && name === `--no-${o.flag.slice(2)}`);
+  return negated && { option: negated, on: false };
+}
+
+function isCommand(word: string): word is Command {
+  return Object.hasOwn(COMMANDS, word);
+}
+
+/** A flag met on the command line, kept until the command (which may come later) is known. */
+interface GivenFlag {
+  name: string;
+  option: OptionSpec;
+  on: boolean;
+  value: string | undefined;
+}
 
 /**
  * Parse argv (without node and script), after the PUSHWIRE_* variables of
- * `env` (flags win). Throws an Error with a message for the user.
+ * `env` that the command takes (flags win). Values go as `--port 9101` or
+ * `--port=9101`. Throws an Error with a message for the user: an unknown
+ * command or option, an option the command does not take, a bad value.
+ *
+ * @example
+ * parseArgs(['serve', '--port=9101'], process.env).port // 9101
  */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags {
   const flags: CliFlags = {
     command: '',
+    help: false,
+    version: false,
     port: undefined,
     host: '127.0.0.1',
     maxPayload: DEFAULT_MAX_PAYLOAD,
@@ -76,41 +211,41 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     clientPublish: false,
     demo: false,
   };
-  for (const { env: variable, set } of Object.values(VALUE_FLAGS)) {
-    const value = variable === undefined ? undefined : env[variable];
-    if (value !== undefined && value !== '') set(flags, value, variable!);
-  }
-  const yes = (value: string | undefined): boolean => /^(1|true|yes)$/i.test(value ?? '');
-  if (env.PUSHWIRE_CLIENT_PUBLISH !== undefined) flags.clientPublish = yes(env.PUSHWIRE_CLIENT_PUBLISH);
-  if (env.PUSHWIRE_DEMO !== undefined) flags.demo = yes(env.PUSHWIRE_DEMO);
+  const given: GivenFlag[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const valueFlag = VALUE_FLAGS[arg];
-    if (valueFlag) {
-      const value = argv[++i];
-      if (value === undefined) throw new Error(`${arg} needs a value`);
-      valueFlag.set(flags, value, arg);
-      continue;
-    }
-    switch (arg) {
-      case '--deflate':
-      case '--no-deflate':
-        flags.deflate = arg === '--deflate';
-        break;
-      case '--client-publish':
-        flags.clientPublish = true;
-        break;
-      case '--demo':
-        flags.demo = true;
-        break;
-      case '--help':
-      case '-h':
-        flags.command = 'help';
-        break;
-      default:
-        if (arg.startsWith('-') || flags.command !== '') throw new Error(`unknown argument ${arg}`);
-        flags.command = arg;
-    }
+    if (arg === '--help' || arg === '-h') flags.help = true;
+    else if (arg === '--version' || arg === '-v') flags.version = true;
+    else if (arg.startsWith('-')) {
+      const eq = arg.indexOf('=');
+      const name = eq === -1 ? arg : arg.slice(0, eq);
+      const found = findOption(name);
+      if (!found) throw new Error(`unknown option ${name}`);
+      let value = eq === -1 ? undefined : arg.slice(eq + 1);
+      if (found.option.kind === 'switch') {
+        if (value !== undefined) throw new Error(`${name} takes no value`);
+      } else if (value === undefined) {
+        value = argv[++i];
+        // `--port --demo` is a forgotten value, not a port named "--demo".
+        if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+      }
+      given.push({ name, ...found, value });
+    } else if (flags.command !== '') throw new Error(`unexpected argument ${arg}`);
+    else if (isCommand(arg)) flags.command = arg;
+    else throw new Error(`unknown command ${arg}`);
+  }
+  const command = flags.command;
+  if (command === '') return flags; // only --help or --version mean anything without a command
+  for (const option of OPTIONS) {
+    const value = option.env === undefined ? undefined : env[option.env];
+    if (value === undefined || value === '' || option.help[command] === undefined) continue;
+    if (option.kind === 'value') option.set(flags, value, option.env!);
+    else option.set(flags, /^(1|true|yes|on)$/i.test(value));
+  }
+  for (const { name, option, on, value } of given) {
+    if (option.help[command] === undefined) throw new Error(`${name} is not an option of ${command}`);
+    if (option.kind === 'value') option.set(flags, value!, name);
+    else option.set(flags, on);
   }
   return flags;
 }
@@ -128,10 +263,50 @@ function nonEmpty(name: string, text: string): string {
   return text;
 }
 
+/**
+ * The usage text: the list of commands without `command`, else that
+ * command's own options.
+ */
+export function usage(command: Command | '' = ''): string {
+  if (command === '') {
+    const commands = Object.entries(COMMANDS).map(([name, help]) => `  ${name.padEnd(7)} ${help}\n`);
+    return (
+      'usage: pushwire <command> [options]\n\ncommands:\n' +
+      commands.join('') +
+      "\n  pushwire <command> --help   that command's options\n" +
+      '  pushwire --version          the version\n'
+    );
+  }
+  const lines = OPTIONS.flatMap((option) => {
+    const help = option.help[command];
+    if (help === undefined) return [];
+    const flag =
+      option.kind === 'value'
+        ? `${option.flag} ${option.placeholder}`
+        : option.negatable
+          ? `${option.flag} / --no-${option.flag.slice(2)}`
+          : option.flag;
+    return [`  ${flag.padEnd(24)} ${(option.env ?? '').padEnd(24)} ${help}\n`];
+  });
+  return (
+    `usage: pushwire ${command} [options]\n\n${COMMANDS[command]}\n\n` +
+    'options (flag, environment variable; a flag wins over its variable):\n' +
+    lines.join('') +
+    `  ${'-h, --help'.padEnd(24)} ${''.padEnd(24)} show this text\n` +
+    '\nA value goes after a space or an equals sign: --port 9101, --port=9101.\n'
+  );
+}
+
+/** The version in package.json (dist/cli.js and src/cli.ts both sit one level below it). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 /** Start the echo server; resolves once it listens. */
 export function startEcho(flags: CliFlags): Promise<WebSocketServer> {
   const server = new WebSocketServer({
-    port: flags.port ?? 9001,
+    port: flags.port ?? DEFAULT_PORT.echo,
     host: flags.host,
     maxPayload: flags.maxPayload,
     perMessageDeflate: flags.deflate ?? true,
@@ -158,51 +333,97 @@ export async function startServe(flags: CliFlags): Promise<{ server: PushServer;
     demo: flags.demo,
     perMessageDeflate: flags.deflate ?? false,
   });
-  return { server, ...(await server.listen(flags.port ?? 8080, flags.host)) };
+  return { server, ...(await server.listen(flags.port ?? DEFAULT_PORT.serve, flags.host)) };
+}
+
+/**
+ * Whether `serve` takes `?uid=` on trust. PushServer.listen() decides that
+ * (no JWT secret, on a loopback host); this repeats its rule only to warn,
+ * and test/integration/cli.test.ts checks the warning against what the
+ * server actually accepts, so the two cannot drift apart unnoticed.
+ */
+function trustsUid(flags: CliFlags): boolean {
+  const host = flags.host;
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return loopback && flags.jwtSecret === undefined;
 }
 
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** A usage error: the message, a pointer to the help, exit code 2. */
+function usageError(message: string, command: Command | ''): void {
+  const help = command === '' ? 'pushwire --help' : `pushwire ${command} --help`;
+  process.stderr.write(`pushwire: ${message}\n(see ${help})\n`);
+  process.exitCode = 2;
+}
+
+/**
+ * Run the command line: `pushwire [command] [options]`. Exit codes: 0 (help,
+ * version, a clean shutdown on SIGINT/SIGTERM), 1 (a server that failed to
+ * start, e.g. a port in use), 2 (a usage or configuration error, or no command).
+ */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let flags: CliFlags;
   try {
-    flags = parseArgs(argv, process.env);
+    flags = parseArgs(argv, env);
   } catch (error) {
-    process.stderr.write(`pushwire: ${(error as Error).message}\n\n${USAGE}`);
-    process.exit(2);
+    const command = argv.find(isCommand) ?? '';
+    return usageError((error as Error).message, command);
   }
-  if (flags.command === 'help' || flags.command === '') {
-    process.stdout.write(USAGE);
-    process.exit(flags.command === 'help' ? 0 : 2);
-  }
-  let close: (done: () => void) => void;
-  if (flags.command === 'echo') {
-    const server = await startEcho(flags);
-    const address = server.address() as { address: string; port: number };
-    process.stdout.write(`pushwire echo listening on ws://${hostForUrl(address.address)}:${address.port}/\n`);
-    close = (done) => server.close(done);
-  } else if (flags.command === 'serve') {
-    let started;
+  if (flags.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+  } else if (flags.help) {
+    process.stdout.write(usage(flags.command));
+  } else if (flags.command === '') {
+    // Not asked for help: say how to use it where errors go, and fail, so a
+    // script that lost its arguments does not pass as a success.
+    process.stderr.write(usage());
+    process.exitCode = 2;
+  } else {
     try {
-      started = await startServe(flags);
+      const close = flags.command === 'echo' ? await runEcho(flags) : await runServe(flags);
+      closeOnSignal(close);
     } catch (error) {
       process.stderr.write(`pushwire: ${(error as Error).message}\n`);
-      process.exit(2);
+      // exit() rather than exitCode: a half-started server (say, the HTTP
+      // port bound but the push port taken) would keep the process alive.
+      process.exit(error instanceof ConfigError ? 2 : 1);
     }
-    const base = `${hostForUrl(flags.host)}:${started.port}`;
-    const push = started.pushPort === undefined ? '' : `, push port 127.0.0.1:${started.pushPort}`;
-    process.stdout.write(`pushwire serve listening on http://${base}/ (ws://${base}/ws${push})\n`);
-    if (flags.demo) process.stdout.write(`demo: open http://${base}/ in two browser windows\n`);
-    close = (done) => void started.server.close().then(done);
-  } else {
-    process.stderr.write(`pushwire: unknown command ${flags.command}\n\n${USAGE}`);
-    process.exit(2);
   }
+}
+
+type Closer = (done: () => void) => void;
+
+async function runEcho(flags: CliFlags): Promise<Closer> {
+  const server = await startEcho(flags);
+  const address = server.address() as { address: string; port: number };
+  process.stdout.write(`pushwire echo listening on ws://${hostForUrl(address.address)}:${address.port}/\n`);
+  return (done) => server.close(() => done());
+}
+
+async function runServe(flags: CliFlags): Promise<Closer> {
+  const started = await startServe(flags);
+  const base = `${hostForUrl(flags.host)}:${started.port}`;
+  const push = started.pushPort === undefined ? '' : `, push port 127.0.0.1:${started.pushPort}`;
+  process.stdout.write(`pushwire serve listening on http://${base}/ (ws://${base}/ws${push})\n`);
+  if (trustsUid(flags)) {
+    process.stderr.write(
+      'WARNING: no JWT secret, so ?uid= is trusted: any client that reaches this port can claim to be any user.\n' +
+        'WARNING: fine for development; set --jwt-secret or PUSHWIRE_JWT_SECRET before real users connect.\n',
+    );
+  }
+  if (flags.demo) process.stdout.write(`demo: open http://${base}/ in two browser windows\n`);
+  return (done) => void started.server.close().then(done);
+}
+
+/** SIGINT/SIGTERM close gracefully and exit 0. */
+function closeOnSignal(close: Closer): void {
   const shutdown = (): void => {
     process.stdout.write('pushwire: shutting down\n');
-    // A second signal, or clients that never finish closing, end the process anyway.
+    // A second signal (the listeners are gone: the default action kills), or
+    // clients that never finish closing, end the process anyway.
     setTimeout(() => process.exit(1), 8000).unref();
     close(() => process.exit(0));
   };
@@ -210,9 +431,22 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((error: Error) => {
-    process.stderr.write(`pushwire: ${error.message}\n`);
-    process.exit(1);
-  });
+/**
+ * Whether the module at `moduleUrl` is the script node was started with.
+ * argv[1] is resolved the way node resolves its entry point (an added `.js`,
+ * symlinks followed): run as an installed package, argv[1] is the
+ * node_modules/.bin/pushwire symlink while import.meta.url is the file it
+ * points to, and comparing the two as given would make the command silently
+ * do nothing.
+ */
+function isMainModule(moduleUrl: string, script: string | undefined = process.argv[1]): boolean {
+  if (script === undefined) return false; // node -e, the REPL
+  try {
+    const entry = createRequire(moduleUrl).resolve(resolve(script));
+    return realpathSync(entry) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
 }
+
+if (isMainModule(import.meta.url)) void main(process.argv.slice(2), process.env);
