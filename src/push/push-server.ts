@@ -68,6 +68,12 @@ export interface PushServerOptions {
   pollSessionTtlMs?: number;
   /** Also listen on 127.0.0.1:pushPort for the line protocol (0 = any free port). */
   pushPort?: number;
+  /** Shared secret of the push port: each connection's first line must be `AUTH <key>`. Default: none. */
+  pushKey?: string;
+  /** A push-port connection idle this long is closed, ms. Default 60 000. */
+  pushPortIdleMs?: number;
+  /** Push-port connections open at once. Default 64. */
+  maxPushPortConnections?: number;
   /** The clock (ms), for tokens, history and schedules. Default Date.now. */
   now?: () => number;
   /** Serve the demo chat at `/` and let clients publish to `demo:` channels. Default false. */
@@ -206,7 +212,12 @@ export class PushServer extends EventEmitter {
     this.maintenance.unref();
     const result: { port: number; pushPort?: number } = { port: (this.httpServer.address() as net.AddressInfo).port };
     if (this.options.pushPort !== undefined) {
-      this.pushPort = createPushPort((body) => this.publishApi.publishLine(body), this.settings.maxBodyBytes);
+      this.pushPort = createPushPort((body) => this.publishApi.publishLine(body), {
+        maxLineBytes: this.settings.maxBodyBytes,
+        key: this.options.pushKey,
+        idleTimeoutMs: this.options.pushPortIdleMs ?? 60_000,
+        maxConnections: this.options.maxPushPortConnections ?? 64,
+      });
       await listenOn(this.pushPort, this.options.pushPort, '127.0.0.1');
       result.pushPort = (this.pushPort.address() as net.AddressInfo).port;
     }
@@ -398,6 +409,8 @@ const NUMERIC_OPTIONS = [
   'maxPollTimeoutMs',
   'pollSessionTtlMs',
   'pushPort',
+  'pushPortIdleMs',
+  'maxPushPortConnections',
 ] as const;
 
 function checkOptions(options: PushServerOptions): void {
@@ -408,7 +421,7 @@ function checkOptions(options: PushServerOptions): void {
     }
   }
   if (options.heartbeatMs === 0) throw new ConfigError('heartbeatMs must be at least 1');
-  for (const name of ['publishKey', 'jwtSecret'] as const) {
+  for (const name of ['publishKey', 'jwtSecret', 'pushKey'] as const) {
     if (options[name] === '') throw new ConfigError(`${name} must not be empty`);
   }
 }

@@ -22,7 +22,7 @@ async function echoes(port: number, path = '/'): Promise<void> {
   const client = new WS(`ws://127.0.0.1:${port}${path}`);
   await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
   client.send('still here');
-  const [reply] = await new Promise<[Buffer]>((resolve) => client.once('message', (...args) => resolve(args as [Buffer])));
+  const reply = await new Promise<Buffer>((resolve) => client.once('message', (data: Buffer) => resolve(data)));
   expect(reply.toString()).toBe('still here');
   client.close();
 }

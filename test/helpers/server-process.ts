@@ -12,6 +12,8 @@ const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly port: number;
+  /** What it printed on stdout up to its listening line. */
+  readonly banner: string;
   /** Resident set size now, bytes. */
   rss(): number;
   /** Peak resident set size so far (VmHWM), bytes. */
@@ -30,14 +32,14 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Pro
   });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
+  let banner = '';
   const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
     child.stdout!.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on \w+:\/\/[^:]+:(\d+)/.exec(out);
+      banner += chunk;
+      const match = /listening on \w+:\/\/[^:]+:(\d+).*\n/.exec(banner);
       if (match) resolve(Number(match[1]));
     });
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before listening: ${out}${stderr}`)));
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before listening: ${banner}${stderr}`)));
   });
   const status = (field: string): number => {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
@@ -46,6 +48,7 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Pro
   return {
     child,
     port,
+    banner,
     rss: () => status('VmRSS'),
     peakRss: () => status('VmHWM'),
     stderr: () => stderr,
