@@ -66,6 +66,10 @@ export interface PushServerOptions {
   maxPollTimeoutMs?: number;
   /** A poll session with no request for this long is closed, ms. Default 2 × maxPollTimeoutMs. */
   pollSessionTtlMs?: number;
+  /** A request head must arrive within this many ms, or the connection gets 408. Default 10 000. */
+  headersTimeoutMs?: number;
+  /** A whole request (head and body) must arrive within this many ms, or it gets 408. Default 30 000. */
+  requestTimeoutMs?: number;
   /** Also listen on 127.0.0.1:pushPort for the line protocol (0 = any free port). */
   pushPort?: number;
   /** Shared secret of the push port: each connection's first line must be `AUTH <key>`. Default: none. */
@@ -92,7 +96,7 @@ const ROUTES: Record<string, readonly string[]> = {
   '/scheduled': ['GET'],
   '/healthz': ['GET'],
   '/metrics': ['GET'],
-  '/client.js': ['GET'],
+  '/client.js': ['GET', 'HEAD'],
 };
 const SCHEDULED_ITEM = /^\/scheduled\/([^/]+)$/;
 /** Headers a browser client may send cross-origin (CORS preflight). */
@@ -183,12 +187,23 @@ export class PushServer extends EventEmitter {
       maxBatch: options.maxBatch ?? 1000,
       now,
     });
-    this.httpServer = http.createServer((request, response) => this.handleRequest(request, response));
+    this.httpServer = http.createServer(
+      {
+        // A request head must arrive within headersTimeoutMs and its body
+        // within requestTimeoutMs (408 otherwise); Node checks both on this
+        // interval, so it is short enough for the limits to mean what they say.
+        headersTimeout: options.headersTimeoutMs ?? 10_000,
+        requestTimeout: options.requestTimeoutMs ?? 30_000,
+        connectionsCheckingInterval: 1000,
+      },
+      (request, response) => this.handleRequest(request, response),
+    );
     this.httpServer.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
       this.handleUpgrade(request, socket, head),
     );
-    this.httpServer.on('clientError', (_error, socket: net.Socket) => {
-      if (socket.writable) socket.end(errorResponse(400, 'malformed HTTP request'));
+    this.httpServer.on('clientError', (error: NodeJS.ErrnoException, socket: net.Socket) => {
+      const refusal = CLIENT_ERRORS[error.code ?? ''] ?? CLIENT_ERRORS.default;
+      if (socket.writable) socket.end(errorResponse(refusal.status, refusal.message));
       else socket.destroy();
     });
   }
@@ -313,7 +328,7 @@ export class PushServer extends EventEmitter {
         response.end(this.metrics.render(this.hub.sessionCounts(), this.publishApi.scheduler.size));
         return;
       case '/client.js':
-        return serveBrowserClient(request, response);
+        return serveBrowserClient(request, response, this.settings.allowedOrigins);
       case '/':
         response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' });
         response.end(DEMO_PAGE);
@@ -346,13 +361,15 @@ export class PushServer extends EventEmitter {
   // ---- upgrades ----
 
   private handleUpgrade(request: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
-    const url = parseUrl(request.url);
-    if (this.closing || url.pathname !== '/ws') {
+    let url: URL;
+    try {
+      url = parseUrl(request.url);
+      if (this.closing) throw new HttpError(503, 'server is shutting down');
+      if (url.pathname !== '/ws') throw new HttpError(404, `no WebSocket endpoint at ${url.pathname}; use /ws`);
+    } catch (error) {
+      const refusal = this.core.refusal(error, null);
       socket.on('error', () => socket.destroy());
-      const error = this.closing
-        ? new HttpError(503, 'server is shutting down')
-        : new HttpError(404, `no WebSocket endpoint at ${url.pathname}; use /ws`);
-      socket.end(errorResponse(error.status, error.message));
+      socket.end(errorResponse(refusal.status, refusal.message));
       return;
     }
     this.ws.handleUpgrade(request, socket, head, url);
@@ -370,7 +387,21 @@ function demoPublish(clientPublish: boolean | ChannelCheck): ChannelCheck {
     channel.startsWith('demo:') || (typeof clientPublish === 'function' ? clientPublish(channel, identity) : clientPublish);
 }
 
+/** nginx's large_client_header_buffers default is 8k too. */
+const MAX_URL_LENGTH = 8 * 1024;
+
+/** What Node's HTTP parser reports, as the status it deserves (RFC 9110 §15.5). */
+const CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, message: 'request head larger than 16 KiB' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'request not received in time' },
+  default: { status: 400, message: 'malformed HTTP request' },
+};
+
 function parseUrl(target: string | undefined): URL {
+  // RFC 9112 §3: a request-target longer than the server wishes to parse gets 414.
+  if (target !== undefined && target.length > MAX_URL_LENGTH) {
+    throw new HttpError(414, `request target longer than ${MAX_URL_LENGTH} bytes`);
+  }
   try {
     return new URL(target ?? '/', 'http://localhost');
   } catch {
@@ -410,6 +441,8 @@ const NUMERIC_OPTIONS = [
   'pollSessionTtlMs',
   'pushPort',
   'pushPortIdleMs',
+  'headersTimeoutMs',
+  'requestTimeoutMs',
   'maxPushPortConnections',
 ] as const;
 
