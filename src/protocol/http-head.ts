@@ -9,10 +9,14 @@ export interface HeadLimits {
   maxHeaderSize?: number;
   /** Most header field lines. Default 100. */
   maxHeaderCount?: number;
+  /** Longest request target (path and query) in bytes; longer is refused with 414. Default 8 KiB. */
+  maxUrlLength?: number;
 }
 
 export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
 export const DEFAULT_MAX_HEADER_COUNT = 100;
+/** nginx's large_client_header_buffers default is 8k too. */
+export const DEFAULT_MAX_URL_LENGTH = 8 * 1024;
 
 /** Header fields by lower-case name; repeated fields are joined with ", " (RFC 9110 §5.3). */
 export type HeaderMap = Record<string, string>;
@@ -81,6 +85,10 @@ export function parseRequestHead(head: string, limits: HeadLimits = {}): Request
   const [method, url, version] = parts;
   if (!TOKEN.test(method)) throw badRequest('malformed request method');
   if (url === '') throw badRequest('empty request target');
+  // RFC 9112 §3: "A server that receives a request-target longer than any URI
+  // it wishes to parse MUST respond with a 414 (URI Too Long) status code."
+  const maxUrlLength = limits.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
+  if (url.length > maxUrlLength) throw new HandshakeError(414, `request target longer than ${maxUrlLength} bytes`);
   const match = HTTP_VERSION.exec(version);
   if (!match) throw badRequest('malformed HTTP version');
   return {

@@ -187,13 +187,14 @@ export class PushServer extends EventEmitter {
       maxBatch: options.maxBatch ?? 1000,
       now,
     });
+    const requestTimeout = options.requestTimeoutMs ?? 30_000;
     this.httpServer = http.createServer(
       {
         // A request head must arrive within headersTimeoutMs and its body
         // within requestTimeoutMs (408 otherwise); Node checks both on this
         // interval, so it is short enough for the limits to mean what they say.
-        headersTimeout: options.headersTimeoutMs ?? 10_000,
-        requestTimeout: options.requestTimeoutMs ?? 30_000,
+        headersTimeout: Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout || Infinity),
+        requestTimeout,
         connectionsCheckingInterval: 1000,
       },
       (request, response) => this.handleRequest(request, response),

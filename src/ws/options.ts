@@ -16,7 +16,7 @@ export function assertLimits(options: object, names: readonly string[]): void {
 /** Limits every WebSocket endpoint accepts. */
 export const SOCKET_LIMITS = ['maxPayload', 'maxFragments', 'closeTimeout', 'pingInterval', 'handshakeTimeout'] as const;
 /** Limits only a server's own listener uses. */
-export const SERVER_LIMITS = [...SOCKET_LIMITS, 'maxHeaderSize', 'maxHeaderCount'] as const;
+export const SERVER_LIMITS = [...SOCKET_LIMITS, 'maxHeaderSize', 'maxHeaderCount', 'maxUrlLength'] as const;
 
 /** Ranges of the permessage-deflate settings (zlib's limits; RFC 7692 §7.1.2 windows, 9–15 for zlib). */
 const DEFLATE_RANGES: Record<string, [number, number]> = {
