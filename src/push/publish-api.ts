@@ -15,6 +15,8 @@ export type PublishResult = { id: string; delivered: number } | { scheduled: str
 export interface PublishApiSettings {
   /** Required as `Authorization: Bearer <key>`; absent = no check. */
   publishKey: string | undefined;
+  /** Origins whose pages may call the publish API (besides the server's own); `*` does not count here. */
+  allowedOrigins: readonly string[] | undefined;
   maxBodyBytes: number;
   maxBatch: number;
   now: () => number;
@@ -32,6 +34,7 @@ export class PublishApi {
 
   /** POST /publish: 200 with the result (a batch: an array of them), 202 for a single scheduled publish. */
   async publishHttp(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    this.checkBrowser(request);
     this.checkPublishKey(request);
     const body = await readJsonBody(request, this.settings.maxBodyBytes);
     const { requests, batch } = parsePublishBody(body, this.settings.now(), this.settings.maxBatch);
@@ -48,6 +51,7 @@ export class PublishApi {
 
   /** DELETE /scheduled/:id. */
   cancelScheduled(request: http.IncomingMessage, response: http.ServerResponse, id: string): void {
+    this.checkBrowser(request);
     this.checkPublishKey(request);
     if (!this.scheduler.cancel(id)) throw new HttpError(404, `no scheduled publish ${id}`);
     sendJson(response, 200, { cancelled: id });
@@ -72,6 +76,23 @@ export class PublishApi {
       else delivered += result.delivered;
     }
     return scheduled.length === requests.length ? `scheduled ${scheduled.join(' ')}` : String(delivered);
+  }
+
+  /**
+   * Backends call the publish API; browsers send an Origin header (Fetch
+   * standard §3.1) and may be made to by any page: a "simple" cross-site POST
+   * (text/plain) needs no preflight, so CORS alone would not stop it. A
+   * request with an Origin is refused (403) unless it comes from the
+   * server's own origin or one listed by name in allowedOrigins.
+   */
+  private checkBrowser(request: http.IncomingMessage): void {
+    const origin = request.headers.origin?.toLowerCase();
+    if (origin === undefined) return;
+    const host = request.headers.host?.toLowerCase();
+    const sameOrigin = host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+    if (!sameOrigin && !this.settings.allowedOrigins?.includes(origin)) {
+      throw new HttpError(403, `origin ${origin} may not publish: list it in allowedOrigins`);
+    }
   }
 
   /** RFC 6750 §3: 401 without a key, 403 with a wrong one. */

@@ -183,6 +183,7 @@ export class PushServer extends EventEmitter {
     });
     this.publishApi = new PublishApi(this.core, {
       publishKey: options.publishKey,
+      allowedOrigins: this.settings.allowedOrigins,
       maxBodyBytes: this.settings.maxBodyBytes,
       maxBatch: options.maxBatch ?? 1000,
       now,
