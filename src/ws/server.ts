@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { HandshakeError } from '../protocol/errors.js';
 import {
   acceptResponse,
@@ -21,15 +22,15 @@ import { sweepHeartbeat, WebSocket, type SocketOptions, type WebSocketHandler } 
 /** A verifyClient answer: accept, refuse with 403, or refuse with a chosen status. */
 export type VerifyResult = boolean | { status: number; message?: string; headers?: Record<string, string> };
 
-export interface VerifyInfo {
-  request: UpgradeRequest;
+export interface VerifyInfo<Request extends UpgradeRequest = UpgradeRequest> {
+  request: Request;
   /** Lower-cased Origin header, if the client sent one (browsers always do). */
   origin: string | undefined;
   /** True when the connection is TLS. */
   secure: boolean;
 }
 
-export interface WebSocketServerOptions extends SocketOptions, HeadLimits {
+export interface WebSocketServerOptions<Request extends UpgradeRequest = UpgradeRequest> extends SocketOptions, HeadLimits {
   /** Listen on this port with pushwire's own HTTP head parser (mode a). */
   port?: number;
   /** Address for `port`. Default 127.0.0.1. */
@@ -43,9 +44,11 @@ export interface WebSocketServerOptions extends SocketOptions, HeadLimits {
   /** Subprotocols this server speaks; the client's most preferred one among them is chosen. */
   protocols?: string[];
   /** Choose the subprotocol yourself; return false for none. Overrides `protocols`. */
-  handleProtocols?: (offered: string[], request: UpgradeRequest) => string | false;
+  handleProtocols?: (offered: string[], request: Request) => string | false;
   /** Accept or refuse a handshake (origin checks, authentication), sync or async. */
-  verifyClient?: (info: VerifyInfo) => VerifyResult | Promise<VerifyResult>;
+  verifyClient?: (info: VerifyInfo<Request>) => VerifyResult | Promise<VerifyResult>;
+  /** Connection-lifecycle callbacks (or pass them as the constructor's second argument). */
+  handler?: WebSocketHandler<Request>;
   /** Ping every client this often (ms) and drop those that sent nothing since the last round. 0 = off. */
   pingInterval?: number;
   /** Drop a connection whose handshake has not completed within this many ms (mode a). Default 10 000. */
@@ -55,43 +58,49 @@ export interface WebSocketServerOptions extends SocketOptions, HeadLimits {
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
 /** Listener signatures of WebSocketServer's events. */
-export interface WebSocketServerEvents {
-  connection: (socket: WebSocket, request: UpgradeRequest) => void;
+export interface WebSocketServerEvents<Request extends UpgradeRequest = UpgradeRequest> {
+  connection: (socket: WebSocket, request: Request) => void;
   listening: () => void;
   error: (error: Error) => void;
   close: () => void;
 }
 
 // Typed overloads for the events above, merged into the class below.
-export interface WebSocketServer {
-  on<E extends keyof WebSocketServerEvents>(event: E, listener: WebSocketServerEvents[E]): this;
-  once<E extends keyof WebSocketServerEvents>(event: E, listener: WebSocketServerEvents[E]): this;
-  off<E extends keyof WebSocketServerEvents>(event: E, listener: WebSocketServerEvents[E]): this;
+export interface WebSocketServer<Request extends UpgradeRequest = UpgradeRequest> {
+  on<E extends keyof WebSocketServerEvents>(event: E, listener: WebSocketServerEvents<Request>[E]): this;
+  once<E extends keyof WebSocketServerEvents>(event: E, listener: WebSocketServerEvents<Request>[E]): this;
+  off<E extends keyof WebSocketServerEvents>(event: E, listener: WebSocketServerEvents<Request>[E]): this;
 }
 
 /**
  * A WebSocket server.
  *
- * Events: `connection (socket: WebSocket, request: UpgradeRequest)`,
+ * Events: `connection (socket: WebSocket, request: Request)`,
  * `listening`, `error (error)`, `close`.
+ *
+ * `Request` is the request handed to `connection`, `onOpen`, `verifyClient`
+ * and `handleProtocols`: the parsed head (UpgradeRequest) with `port`; with
+ * `server`, or `noServer` fed from node:http's 'upgrade' event, it is that
+ * very `http.IncomingMessage` — say so with
+ * `new WebSocketServer<http.IncomingMessage>(…)`.
  *
  * @example
  * const server = new WebSocketServer({ port: 9001 });
  * server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
  */
-export class WebSocketServer extends EventEmitter {
+export class WebSocketServer<Request extends UpgradeRequest = UpgradeRequest> extends EventEmitter {
   /** Open connections. */
   readonly clients = new Set<WebSocket>();
-  private readonly options: WebSocketServerOptions;
+  private readonly options: WebSocketServerOptions<Request>;
   private readonly netServer: net.Server | null = null;
   private readonly attachedTo: http.Server | null = null;
-  private readonly pendingHandshakes = new Set<net.Socket>();
+  private readonly pendingHandshakes = new Set<Duplex>();
   private readonly heartbeat: NodeJS.Timeout | null = null;
   /** Mode a: one timer for all pending handshakes (a per-socket timeout would outlive the handshake on the socket). */
   private readonly handshakeSweep: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(options: WebSocketServerOptions, handler?: WebSocketHandler) {
+  constructor(options: WebSocketServerOptions<Request>, handler?: WebSocketHandler<Request>) {
     super();
     const modes = [options.port !== undefined, options.server !== undefined, options.noServer === true];
     if (modes.filter(Boolean).length !== 1) {
@@ -131,10 +140,10 @@ export class WebSocketServer extends EventEmitter {
    * is emitted; on refusal the socket is answered with an HTTP error and closed.
    */
   handleUpgrade(
-    request: UpgradeRequest,
-    socket: net.Socket,
+    request: Request,
+    socket: Duplex,
     head: Buffer,
-    callback?: (ws: WebSocket, request: UpgradeRequest) => void,
+    callback?: (ws: WebSocket, request: Request) => void,
   ): void {
     if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
     socket.pause(); // bytes that follow wait in the socket until the WebSocket reads them
@@ -166,11 +175,12 @@ export class WebSocketServer extends EventEmitter {
     });
   }
 
-  private readonly onUpgrade = (request: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
+  private readonly onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!this.pathMatches(request.url) && this.attachedTo!.listenerCount('upgrade') > 1) {
       return; // another 'upgrade' listener serves this path
     }
-    this.handleUpgrade(request, socket, head);
+    // Mode b: Request is IncomingMessage, or the default it extends.
+    this.handleUpgrade(request as UpgradeRequest as Request, socket, head);
   };
 
   /** Mode a: read the request head from raw bytes with our own parser. */
@@ -202,7 +212,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     socket.off('data', handshakeOnData);
-    this.handleUpgrade(request, socket, done.rest);
+    this.handleUpgrade(request as Request, socket, done.rest); // mode a: Request is the default UpgradeRequest
   }
 
   /** Refuse (408) the handshakes that have not completed in time. */
@@ -218,15 +228,15 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** @internal */
-  forgetPending(socket: net.Socket): void {
+  forgetPending(socket: Duplex): void {
     this.pendingHandshakes.delete(socket);
   }
 
   private async completeHandshake(
-    request: UpgradeRequest,
-    socket: net.Socket,
+    request: Request,
+    socket: Duplex,
     head: Buffer,
-    callback?: (ws: WebSocket, request: UpgradeRequest) => void,
+    callback?: (ws: WebSocket, request: Request) => void,
   ): Promise<void> {
     let protocol: string;
     let deflate: ReturnType<typeof negotiateDeflate> = null;
@@ -297,7 +307,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** §4.2.2 /subprotocol/: one of the client's values that the server is willing to use, or none. */
-  private chooseProtocol(offered: string[], request: UpgradeRequest): string {
+  private chooseProtocol(offered: string[], request: Request): string {
     if (offered.length === 0) return '';
     if (this.options.handleProtocols) {
       const chosen = this.options.handleProtocols(offered, request);
@@ -314,7 +324,7 @@ export class WebSocketServer extends EventEmitter {
 
 
 /** Answer a refused handshake with its status and a JSON body, then close (RFC 6455 §4.2.1). */
-function refuse(socket: net.Socket, error: HandshakeError): void {
+function refuse(socket: Duplex, error: HandshakeError): void {
   if (socket.destroyed) return;
   socket.removeAllListeners('data');
   if (socket.writable) socket.end(errorResponse(error.status, error.message, error.headers));
@@ -323,7 +333,8 @@ function refuse(socket: net.Socket, error: HandshakeError): void {
 }
 
 const kHandshake = Symbol('pushwire.handshake');
-type HandshakeSocket = net.Socket & { [kHandshake]?: { server: WebSocketServer; reader: HeadReader; deadline: number } };
+// Any Request: the handshake reader is the same for all.
+type HandshakeSocket = Duplex & { [kHandshake]?: { server: WebSocketServer<any>; reader: HeadReader; deadline: number } };
 
 function handshakeOnData(this: HandshakeSocket, chunk: Buffer): void {
   const state = this[kHandshake];
@@ -341,10 +352,10 @@ function releaseHandshake(socket: HandshakeSocket): void {
   socket[kHandshake] = undefined;
 }
 
-function destroyOnError(this: net.Socket): void {
+function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-function destroySocket(socket: net.Socket): void {
+function destroySocket(socket: Duplex): void {
   socket.destroy();
 }

@@ -5,6 +5,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type * as tls from 'node:tls';
 import { PerMessageDeflate, type DeflateTuning } from './deflate.js';
 import { assertDeflateSettings, assertLimits, SOCKET_LIMITS } from './options.js';
@@ -27,9 +28,12 @@ export type ReadyState = typeof CONNECTING | typeof OPEN | typeof CLOSING | type
  * every connection's life. Every method is optional. An exception thrown by
  * `onOpen`, `onMessage` or `onClose` is passed to `onError` instead of
  * escaping into the socket's event loop.
+ *
+ * `Request` is what a server's `onOpen` gets: see WebSocketServer.
  */
-export interface WebSocketHandler {
-  onOpen?(socket: WebSocket, request?: UpgradeRequest): void;
+export interface WebSocketHandler<Request = UpgradeRequest> {
+  /** The connection is open. A server passes the upgrade request; a client passes `undefined`. */
+  onOpen?(socket: WebSocket, request: Request): void;
   onMessage?(socket: WebSocket, data: Buffer, isBinary: boolean): void;
   onClose?(socket: WebSocket, code: number, reason: string): void;
   /** Protocol errors of the peer, and exceptions thrown by the other handler methods. */
@@ -45,7 +49,7 @@ export interface SocketOptions {
   /** How long to wait for the peer's part of the closing handshake before dropping TCP, in ms. Default 10 000. */
   closeTimeout?: number;
   /** Connection-lifecycle callbacks, as an alternative to event listeners. */
-  handler?: WebSocketHandler;
+  handler?: WebSocketHandler<UpgradeRequest | undefined>;
   /**
    * Offer (client) or accept (server) permessage-deflate (RFC 7692): `true`
    * for the defaults, or the parameters to ask for and the compressor's
@@ -127,7 +131,7 @@ function randomMask(): Uint8Array {
 
 /** Shared socket listeners find their WebSocket through this key: no closures per connection. */
 const kWebSocket = Symbol('pushwire.websocket');
-type BoundSocket = net.Socket & { [kWebSocket]?: WebSocket };
+type BoundSocket = Duplex & { [kWebSocket]?: WebSocket };
 
 /** Listener signatures of WebSocket's events. */
 export interface WebSocketEvents {
@@ -396,7 +400,7 @@ export class WebSocket extends EventEmitter {
    * Take over a socket whose opening handshake is complete; nothing is read
    * until `start`, so listeners added in between miss no message. @internal
    */
-  attach(socket: net.Socket, protocol: string, url = '', deflate: DeflateParams | null = null): void {
+  attach(socket: Duplex, protocol: string, url = '', deflate: DeflateParams | null = null): void {
     if (url) this.target = url;
     this.protocol = protocol;
     if (deflate) {
@@ -414,8 +418,11 @@ export class WebSocket extends EventEmitter {
       generateMask: this.role === 'client' ? randomMask : undefined,
       perMessageDeflate: deflate !== null,
     });
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
+    // TCP settings, where there is TCP: node:http hands upgrades over as a Duplex.
+    if (socket instanceof net.Socket) {
+      socket.setNoDelay(true);
+      socket.setTimeout(0);
+    }
     // Only what every connection needs: 'drain' is watched once a write
     // returns false, and 'end' only where Node does not end the socket itself.
     if (socket.allowHalfOpen) socket.on('end', socketOnEnd);
@@ -759,7 +766,7 @@ function finishSocket(ws: WebSocket): void {
 function failHandshakeEvents(ws: WebSocket, error: Error): void {
   ws.reportHandshakeFailure(error);
 }
-function destroySocket(socket: net.Socket): void {
+function destroySocket(socket: Duplex): void {
   socket.destroy();
 }
 
