@@ -118,6 +118,11 @@ function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
+/**
+ * A connection to a pushwire server that survives disconnects: WebSocket,
+ * falling back to SSE and then long-polling, resuming from the last id seen
+ * on every reconnect. Create one with `connect(url, options)`.
+ */
 export class PushClient {
   private readonly base: URL;
   private readonly options: ConnectOptions;

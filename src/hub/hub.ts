@@ -78,6 +78,19 @@ class SessionState implements Session {
   ) {}
 }
 
+/**
+ * The transport-agnostic dispatch core: sessions subscribe to channels and
+ * receive what is published to them, to their user id or to everyone; every
+ * message gets an ordered id and is kept (bounded by `historySize` and
+ * `historyAgeMs`) so a session can `replay` what it missed, or learn that
+ * history no longer reaches back that far.
+ *
+ * @example
+ * const hub = new Hub({ historySize: 1000 });
+ * const session = hub.open({ deliver: (message) => console.log(message) }, { transport: 'test' });
+ * hub.subscribe(session, 'news');
+ * hub.publish({ target: { channel: 'news' }, data: 'hello' }); // { message, delivered: 1 }
+ */
 export class Hub {
   private readonly historySize: number;
   private readonly historyAgeMs: number;

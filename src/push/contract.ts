@@ -100,6 +100,7 @@ export function refusalCloseCode(status: number): number {
  */
 export const FINAL_CLOSE_CODES: readonly number[] = [POLICY_CLOSE, 4400, 4401, 4403, 4404, 4405, 4413, 4422];
 
+/** Whether a client should stop reconnecting after this close code (it is one of FINAL_CLOSE_CODES). */
 export function isFinalCloseCode(code: number): boolean {
   return FINAL_CLOSE_CODES.includes(code);
 }
