@@ -76,8 +76,12 @@ export interface PublishRequest {
 }
 
 const PUBLISH_FIELDS = ['channel', 'uid', 'broadcast', 'event', 'data', 'delayMs', 'at'] as const;
-/** Longest schedule accepted: one year. */
-export const MAX_DELAY_MS = 365 * 24 * 60 * 60 * 1000;
+/**
+ * Furthest ahead a publish may be scheduled (`delayMs` or `at`): 10 years
+ * (3650 days). Far enough for any real schedule, near enough to refuse a
+ * timestamp passed as `delayMs`.
+ */
+export const MAX_SCHEDULE_MS = 3650 * 24 * 60 * 60 * 1000;
 
 /**
  * Validate a publish body: one object, or an array of them (a batch, all or
@@ -120,14 +124,14 @@ export function parsePublish(value: unknown, nowMs: number): PublishRequest {
   if (value.delayMs !== undefined && value.at !== undefined) throw new HttpError(422, 'give "delayMs" or "at", not both');
   if (value.delayMs !== undefined) {
     const delay = value.delayMs;
-    if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0 || delay > MAX_DELAY_MS) {
-      throw new HttpError(422, `"delayMs" must be a whole number of milliseconds from 0 to ${MAX_DELAY_MS}`);
+    if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 0 || delay > MAX_SCHEDULE_MS) {
+      throw new HttpError(422, `"delayMs" must be a whole number of milliseconds from 0 to ${MAX_SCHEDULE_MS} (10 years)`);
     }
     if (delay > 0) request.at = nowMs + delay;
   } else if (value.at !== undefined) {
     const at = typeof value.at === 'string' && /^\d{4}-\d\d-\d\dT/.test(value.at) ? Date.parse(value.at) : NaN;
     if (Number.isNaN(at)) throw new HttpError(422, '"at" must be an ISO 8601 date-time, e.g. "2030-01-01T09:00:00Z"');
-    if (at - nowMs > MAX_DELAY_MS) throw new HttpError(422, '"at" is more than a year away');
+    if (at - nowMs > MAX_SCHEDULE_MS) throw new HttpError(422, '"at" is more than 10 years (3650 days) away');
     if (at > nowMs) request.at = at; // a moment already past publishes now
   }
   return request;

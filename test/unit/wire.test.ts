@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { HubMessage } from '../../src/hub/hub.js';
 import { HttpError } from '../../src/push/http-io.js';
-import { envelopeJson, parseCommand, parseCommandText, parsePublishBody, toEnvelope } from '../../src/push/wire.js';
+import { envelopeJson, MAX_SCHEDULE_MS, parseCommand, parseCommandText, parsePublishBody, toEnvelope } from '../../src/push/wire.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 const fields = fc.constantFrom('channel', 'uid', 'broadcast', 'event', 'data', 'delayMs', 'at', 'type', 'ref', 'x');
@@ -59,7 +59,9 @@ describe('publish bodies', () => {
     expect(refusal(() => parsePublishBody({ chanel: 'a', data: 1 }, NOW, 10)).message).toBe('unknown field "chanel" in a publish');
     expect(refusal(() => parsePublishBody({ channel: 'a', data: 1, event: 'two\nlines' }, NOW, 10)).message).toMatch(/^event must be/);
     expect(refusal(() => parsePublishBody({ channel: 'a', data: 1, delayMs: 5, at: '2030-01-02T00:00:00Z' }, NOW, 10)).message).toMatch(/not both/);
-    expect(refusal(() => parsePublishBody({ channel: 'a', data: 1, at: '2032-01-02T00:00:00Z' }, NOW, 10)).message).toMatch(/more than a year/);
+    expect(refusal(() => parsePublishBody({ channel: 'a', data: 1, at: '2040-01-01T00:00:01Z' }, NOW, 10)).message).toMatch(/more than 10 years/);
+    expect(parsePublishBody({ channel: 'a', data: 1, at: '2039-12-30T00:00:00Z' }, NOW, 10).requests[0].at).toBe(NOW + MAX_SCHEDULE_MS);
+    expect(refusal(() => parsePublishBody({ channel: 'a', data: 1, delayMs: NOW }, NOW, 10)).message).toMatch(/^"delayMs" must be/); // a timestamp, not a delay
     expect(refusal(() => parsePublishBody(Array(11).fill({ broadcast: true, data: 1 }), NOW, 10)).message).toMatch(/at most 10/);
     expect(parsePublishBody({ channel: 'a', data: null, at: '2029-12-31T23:59:59Z' }, NOW, 10).requests[0].at).toBeUndefined();
     expect(parsePublishBody({ channel: 'a', data: null, at: '2030-01-01T01:00:00+01:00' }, NOW, 10).requests[0].at).toBeUndefined();
