@@ -51,7 +51,7 @@ describe('GET /client.js', () => {
 
   describe('CORS', () => {
     it('no allowed-origins list: Access-Control-Allow-Origin: * for any request, without Vary: Origin', async () => {
-      for (const headers of [{}, { Origin: 'https://app.example' }]) {
+      for (const headers of [{}, { Origin: 'https://app.example' }] as Record<string, string>[]) {
         const answer = await clientJs(headers);
         expect(answer.status).toBe(200);
         expect(answer.headers['access-control-allow-origin']).toBe('*');

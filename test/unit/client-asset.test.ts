@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ifNoneMatchHits, negotiateCoding } from '../../src/push/client-asset.js';
 
 describe('negotiateCoding', () => {
-  it.each([
+  it.each<[string | undefined, string, string]>([
     [undefined, 'identity', 'no header: what every client reads'],
     ['', 'identity', 'empty header: identity only'],
     ['gzip, deflate, br, zstd', 'br', "Chrome over https: br is the smallest"],
