@@ -2,6 +2,11 @@
 // identities, broadcast, bounded history with ordered ids, and resume. It knows
 // nothing of wire formats or sockets; transports hand it a `deliver` function
 // and turn the HubMessage they receive into their own framing.
+//
+// History is bounded three ways: messages per stream (historySize), age
+// (historyAgeMs, enforced on publish, on replay and by `sweep()` on a timer so
+// idle streams empty too), and bytes across all streams (maxRetainedBytes:
+// the oldest message anywhere goes first). An emptied stream is forgotten.
 
 /** A published message as the hub stores and delivers it. */
 export interface HubMessage {
@@ -14,6 +19,8 @@ export interface HubMessage {
   broadcast?: true;
   event?: string;
   data: unknown;
+  /** `data` as JSON text, serialized once when published; transports send this, never re-serialize. */
+  json: string;
   /** When it was published, from the hub's clock (ms). */
   time: number;
 }
@@ -25,6 +32,8 @@ export interface PublishInput {
   target: Target;
   event?: string;
   data: unknown;
+  /** `data` already serialized (the push server does it to refuse what cannot be); else the hub serializes it. */
+  json?: string;
 }
 
 /** How a session receives messages; supplied by its transport. */
@@ -53,10 +62,28 @@ export interface HubOptions {
   historySize?: number;
   /** Longest a message is kept, ms. Default 1 hour. */
   historyAgeMs?: number;
+  /**
+   * Bytes of history kept across every stream (each message counted as its
+   * JSON text plus a fixed overhead); past it the oldest message anywhere is
+   * evicted. Default 32 MiB.
+   */
+  maxRetainedBytes?: number;
   /** The clock, ms. Default Date.now. */
   now?: () => number;
   /** Prefix of every id; a new epoch (restart) makes older ids unresumable. Default the start time. */
   epoch?: string;
+}
+
+/** Bytes a stored message costs beside its JSON text: the message object, its entry, the stream slot. */
+export const MESSAGE_OVERHEAD_BYTES = 200;
+
+/** What history holds now. */
+export interface HistoryStats {
+  messages: number;
+  /** Estimated bytes (JSON text + MESSAGE_OVERHEAD_BYTES per message). */
+  bytes: number;
+  /** Channels, user inboxes and the broadcast stream that hold messages. */
+  streams: number;
 }
 
 /** One bounded history: a channel's, a user's inbox, or the broadcast stream. */
@@ -66,6 +93,20 @@ class Stream {
   evictedSeq = 0;
   /** User inboxes: highest seq that reached at least one of the user's sessions. */
   deliveredSeq = 0;
+  constructor(
+    /** Where the stream is kept, so an emptied one can be forgotten; null for broadcast. */
+    readonly home: Map<string, Stream> | null,
+    readonly key: string,
+  ) {}
+}
+
+/** A stored message in the hub-wide list, oldest first (publish order). */
+interface Entry {
+  message: HubMessage;
+  stream: Stream;
+  bytes: number;
+  prev: Entry | null;
+  next: Entry | null;
 }
 
 class SessionState implements Session {
@@ -94,6 +135,7 @@ class SessionState implements Session {
 export class Hub {
   private readonly historySize: number;
   private readonly historyAgeMs: number;
+  private readonly maxRetainedBytes: number;
   private readonly now: () => number;
   readonly epoch: string;
   private seq = 0;
@@ -103,11 +145,19 @@ export class Hub {
   private readonly userSessions = new Map<string, Set<SessionState>>();
   private readonly channelStreams = new Map<string, Stream>();
   private readonly userStreams = new Map<string, Stream>();
-  private readonly broadcastStream = new Stream();
+  private readonly broadcastStream = new Stream(null, '');
+  // Every stored message in publish order, to evict the oldest anywhere.
+  private oldest: Entry | null = null;
+  private newest: Entry | null = null;
+  private readonly entries = new Map<HubMessage, Entry>();
+  private retainedBytes = 0;
+  /** Highest seq evicted from a stream that was then forgotten: resumes from below it report a gap. */
+  private forgottenSeq = 0;
 
   constructor(options: HubOptions = {}) {
     this.historySize = options.historySize ?? 1000;
     this.historyAgeMs = options.historyAgeMs ?? 60 * 60 * 1000;
+    this.maxRetainedBytes = options.maxRetainedBytes ?? 32 * 1024 * 1024;
     this.now = options.now ?? Date.now;
     this.epoch = options.epoch ?? String(this.now());
   }
@@ -144,18 +194,19 @@ export class Hub {
   /** Store and deliver a message; returns it with how many sessions it reached. */
   publish(input: PublishInput): { message: HubMessage; delivered: number } {
     const seq = ++this.seq;
-    const message: HubMessage = { id: `${this.epoch}-${seq}`, seq, data: input.data, time: this.now() };
+    const json = input.json ?? serialize(input.data);
+    const message: HubMessage = { id: `${this.epoch}-${seq}`, seq, data: input.data, json, time: this.now() };
     if (input.event !== undefined) message.event = input.event;
     let stream: Stream;
     let recipients: Iterable<SessionState>;
     const { target } = input;
     if ('channel' in target) {
       message.channel = target.channel;
-      stream = getOrCreate(this.channelStreams, target.channel);
+      stream = streamOf(this.channelStreams, target.channel);
       recipients = this.channelMembers.get(target.channel) ?? [];
     } else if ('uid' in target) {
       message.uid = target.uid;
-      stream = getOrCreate(this.userStreams, target.uid);
+      stream = streamOf(this.userStreams, target.uid);
       recipients = this.userSessions.get(target.uid) ?? [];
     } else {
       message.broadcast = true;
@@ -191,10 +242,11 @@ export class Hub {
     }
     const sinceSeq = this.parseSince(since);
     const after = sinceSeq ?? 0;
-    let gap = sinceSeq === null;
+    this.sweep();
+    // A stream forgotten once empty no longer says what it evicted: assume the worst.
+    let gap = sinceSeq === null || this.forgottenSeq > after;
     const messages: HubMessage[] = [];
     for (const stream of streams) {
-      this.expire(stream);
       if (stream.evictedSeq > after) gap = true;
       for (const message of stream.messages) if (message.seq > after) messages.push(message);
     }
@@ -211,8 +263,8 @@ export class Hub {
   unread(session: Session): Replay {
     const state = session as SessionState;
     const inbox = state.uid === undefined ? undefined : this.userStreams.get(state.uid);
+    this.sweep();
     if (!inbox) return { messages: [], gap: false };
-    this.expire(inbox);
     const messages = inbox.messages.filter((message) => message.seq > inbox.deliveredSeq);
     const gap = inbox.evictedSeq > inbox.deliveredSeq;
     this.markInboxRead(state);
@@ -222,6 +274,20 @@ export class Hub {
   /** The id of the newest message, or `<epoch>-0` before the first. */
   get lastId(): string {
     return `${this.epoch}-${this.seq}`;
+  }
+
+  /** What history holds now (for metrics). */
+  historyStats(): HistoryStats {
+    return { messages: this.entries.size, bytes: this.retainedBytes, streams: this.channelStreams.size + this.userStreams.size + (this.broadcastStream.messages.length > 0 ? 1 : 0) };
+  }
+
+  /**
+   * Evict what has outlived historyAgeMs, in every stream, idle ones too.
+   * The push server calls this on a timer; publish and replay call it as well.
+   */
+  sweep(): void {
+    const oldestKept = this.now() - this.historyAgeMs;
+    while (this.oldest !== null && this.oldest.message.time < oldestKept) this.evict(this.oldest);
   }
 
   /** Sessions open now, by transport. */
@@ -245,25 +311,66 @@ export class Hub {
   }
 
   private append(stream: Stream, message: HubMessage): void {
+    if (this.historySize === 0) {
+      stream.evictedSeq = message.seq;
+      this.forgetIfEmpty(stream);
+      return;
+    }
     stream.messages.push(message);
-    while (stream.messages.length > this.historySize) this.evictOldest(stream);
-    this.expire(stream);
+    const entry: Entry = { message, stream, bytes: message.json.length + MESSAGE_OVERHEAD_BYTES, prev: this.newest, next: null };
+    if (this.newest) this.newest.next = entry;
+    else this.oldest = entry;
+    this.newest = entry;
+    this.entries.set(message, entry);
+    this.retainedBytes += entry.bytes;
+    while (stream.messages.length > this.historySize) this.evict(this.entries.get(stream.messages[0])!);
+    while (this.retainedBytes > this.maxRetainedBytes && this.oldest !== null) this.evict(this.oldest);
+    this.sweep();
   }
 
-  private expire(stream: Stream): void {
-    const oldest = this.now() - this.historyAgeMs;
-    while (stream.messages.length > 0 && stream.messages[0].time < oldest) this.evictOldest(stream);
+  /** Remove a message from its stream (always that stream's oldest) and from the hub-wide list. */
+  private evict(entry: Entry): void {
+    const { stream, message } = entry;
+    stream.messages.shift();
+    stream.evictedSeq = message.seq;
+    if (entry.prev) entry.prev.next = entry.next;
+    else this.oldest = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    else this.newest = entry.prev;
+    this.entries.delete(message);
+    this.retainedBytes -= entry.bytes;
+    this.forgetIfEmpty(stream);
   }
 
-  private evictOldest(stream: Stream): void {
-    stream.evictedSeq = stream.messages.shift()!.seq;
+  /**
+   * An empty channel stream is dropped (its eviction mark moves to the
+   * hub-wide forgottenSeq). A user inbox stays while it holds the only record
+   * that unread messages were lost, so the user's next connect reports a gap.
+   */
+  private forgetIfEmpty(stream: Stream): void {
+    if (stream.messages.length > 0 || stream.home === null) return;
+    if (stream.home === this.userStreams && stream.evictedSeq > stream.deliveredSeq) return;
+    stream.home.delete(stream.key);
+    this.forgottenSeq = Math.max(this.forgottenSeq, stream.evictedSeq);
   }
 }
 
-function getOrCreate<K>(map: Map<K, Stream>, key: K): Stream {
+function streamOf(map: Map<string, Stream>, key: string): Stream {
   let stream = map.get(key);
-  if (!stream) map.set(key, (stream = new Stream()));
+  if (!stream) map.set(key, (stream = new Stream(map, key)));
   return stream;
+}
+
+/** JSON text of `data`; throws a TypeError for what JSON cannot hold (undefined, BigInt, cycles, nesting too deep). */
+function serialize(data: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (error) {
+    throw new TypeError(`message data cannot be serialized as JSON: ${(error as Error).message}`);
+  }
+  if (json === undefined) throw new TypeError('message data cannot be serialized as JSON: undefined');
+  return json;
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {

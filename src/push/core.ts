@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type * as http from 'node:http';
 import type { Ack, GapNotice, ReadyNotice } from './contract.js';
-import type { Hub, HubMessage, Replay, Session, SessionSink } from '../hub/hub.js';
+import type { Hub, HubMessage, PublishInput, Replay, Session, SessionSink } from '../hub/hub.js';
 import { HttpError } from './http-io.js';
 import { checkOrigin, identify, type Identity, type IdentitySettings } from './identity.js';
 import type { Metrics, Transport } from './metrics.js';
-import { checkChannel, type Command, type Ref } from './wire.js';
+import { checkChannel, serializeData, type Command, type Ref } from './wire.js';
 
 /**
  * The application hook: one object sees every session, whatever its
@@ -195,9 +195,10 @@ export class PushCore {
   }
 
   /** A publish from any source, counted. */
-  publish(...args: Parameters<Hub['publish']>): { message: HubMessage; delivered: number } {
+  publish(input: PublishInput): { message: HubMessage; delivered: number } {
+    const json = input.json ?? serializeData(input.data); // 422 before anything is stored
     this.metrics.published++;
-    return this.hub.publish(...args);
+    return this.hub.publish({ ...input, json });
   }
 
   /** Run a client's command; throws HttpError for a refusal. */

@@ -6,8 +6,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
 import type { PushCore } from './core.js';
 import { bearerToken, HttpError, readJsonBody, sendJson } from './http-io.js';
-import { Scheduler, type ScheduledPublish } from './scheduler.js';
-import { parsePublish, parsePublishBody, type PublishRequest } from './wire.js';
+import { Scheduler, type ScheduledPublish, type SchedulerLimits } from './scheduler.js';
+import { parsePublish, parsePublishBody, serializeData, type PublishRequest } from './wire.js';
 
 /** The answer to one publish. */
 export type PublishResult = { id: string; delivered: number } | { scheduled: string; at: string };
@@ -19,8 +19,16 @@ export interface PublishApiSettings {
   allowedOrigins: readonly string[] | undefined;
   maxBodyBytes: number;
   maxBatch: number;
+  /** Limits of waiting scheduled publishes (count and estimated bytes). */
+  schedules: SchedulerLimits;
   now: () => number;
 }
+
+/** A publish ready to go: validated, and its data serialized once. */
+type Prepared = { request: PublishRequest; json: string };
+
+/** GET /scheduled pages: `?limit=` up to this many items. */
+const MAX_PAGE = 1000;
 
 export class PublishApi {
   readonly scheduler: Scheduler;
@@ -29,7 +37,7 @@ export class PublishApi {
     private readonly core: PushCore,
     private readonly settings: PublishApiSettings,
   ) {
-    this.scheduler = new Scheduler((request) => this.publishNow(request), settings.now);
+    this.scheduler = new Scheduler((request, json) => this.publishNow(request, json), settings.now, settings.schedules);
   }
 
   /** POST /publish: 200 with the result (a batch: an array of them), 202 for a single scheduled publish. */
@@ -38,15 +46,26 @@ export class PublishApi {
     this.checkPublishKey(request);
     const body = await readJsonBody(request, this.settings.maxBodyBytes);
     const { requests, batch } = parsePublishBody(body, this.settings.now(), this.settings.maxBatch);
-    const results = requests.map((item) => this.dispatch(item));
+    const results = this.dispatchAll(requests);
     if (batch) sendJson(response, 200, results);
     else sendJson(response, 'scheduled' in results[0] ? 202 : 200, results[0]);
   }
 
-  /** GET /scheduled. */
-  listScheduled(request: http.IncomingMessage, response: http.ServerResponse): void {
+  /**
+   * GET /scheduled[?limit=N][&after=<id>]: waiting publishes, soonest first,
+   * a page at a time (default 100, at most 1000); `next` is the `after` of
+   * the following page, null on the last.
+   */
+  listScheduled(request: http.IncomingMessage, response: http.ServerResponse, query: URLSearchParams): void {
     this.checkPublishKey(request);
-    sendJson(response, 200, { scheduled: this.scheduler.list().map(describeScheduled) });
+    const limitText = query.get('limit');
+    const limit = limitText === null ? 100 : Number(limitText);
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw new HttpError(400, `limit must be a whole number from 1 to ${MAX_PAGE}`);
+    }
+    const page = this.scheduler.list(limit + 1, query.get('after') ?? undefined);
+    const next = page.length > limit ? page[limit - 1].id : null;
+    sendJson(response, 200, { scheduled: page.slice(0, limit).map(describeScheduled), next, total: this.scheduler.size });
   }
 
   /** DELETE /scheduled/:id. */
@@ -59,11 +78,7 @@ export class PublishApi {
 
   /** A publish from the embedding process; throws HttpError 422 for an invalid one. */
   publishFromCode(input: Record<string, unknown>): PublishResult {
-    const request = parsePublish(input, this.settings.now());
-    // Over HTTP, data is parsed JSON; from code it could be anything, and a
-    // value that cannot be serialized would fail halfway through a fan-out.
-    if (!isJsonValue(request.data)) throw new HttpError(422, '"data" must be a JSON value (no undefined, BigInt, functions or cycles)');
-    return this.dispatch(request);
+    return this.dispatchAll([parsePublish(input, this.settings.now())])[0];
   }
 
   /** One line of the push port: `ok <delivered>` or `ok scheduled <ids>` is written by the port. */
@@ -71,7 +86,7 @@ export class PublishApi {
     const { requests } = parsePublishBody(body, this.settings.now(), this.settings.maxBatch);
     let delivered = 0;
     const scheduled: string[] = [];
-    for (const result of requests.map((item) => this.dispatch(item))) {
+    for (const result of this.dispatchAll(requests)) {
       if ('scheduled' in result) scheduled.push(result.scheduled);
       else delivered += result.delivered;
     }
@@ -108,16 +123,27 @@ export class PublishApi {
     if (!sameSecret(given, key)) throw new HttpError(403, 'wrong publish key');
   }
 
-  private dispatch(request: PublishRequest): PublishResult {
-    if (request.at !== undefined) {
-      const item = this.scheduler.schedule({ ...request, at: request.at });
+  /**
+   * Publish or schedule each request, in order — all or none: every item's
+   * data is serialized first (422 names the item that cannot be) and the
+   * schedules must fit the limits together (507), before anything happens.
+   */
+  private dispatchAll(requests: PublishRequest[]): PublishResult[] {
+    const prepared: Prepared[] = requests.map((request, index) => ({
+      request,
+      json: serializeData(request.data, requests.length > 1 ? `item ${index}: ` : ''),
+    }));
+    const scheduled = prepared.filter(({ request }) => request.at !== undefined);
+    this.scheduler.checkRoom(scheduled.length, scheduled.reduce((sum, { json }) => sum + json.length, 0));
+    return prepared.map(({ request, json }) => {
+      if (request.at === undefined) return this.publishNow(request, json);
+      const item = this.scheduler.schedule({ ...request, at: request.at }, json);
       return { scheduled: item.id, at: new Date(item.at).toISOString() };
-    }
-    return this.publishNow(request);
+    });
   }
 
-  private publishNow(request: PublishRequest): { id: string; delivered: number } {
-    const { message, delivered } = this.core.publish({ target: request.target, event: request.event, data: request.data });
+  private publishNow(request: PublishRequest, json: string): { id: string; delivered: number } {
+    const { message, delivered } = this.core.publish({ target: request.target, event: request.event, data: request.data, json });
     return { id: message.id, delivered };
   }
 }
@@ -127,13 +153,6 @@ function describeScheduled(item: ScheduledPublish): Record<string, unknown> {
   return { id: item.id, at: new Date(item.at).toISOString(), ...target, ...(event === undefined ? {} : { event }), data };
 }
 
-function isJsonValue(value: unknown): boolean {
-  try {
-    return JSON.stringify(value) !== undefined;
-  } catch {
-    return false;
-  }
-}
 
 /** Compare secrets in constant time, whatever their lengths. */
 function sameSecret(given: string, expected: string): boolean {

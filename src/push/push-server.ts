@@ -34,6 +34,12 @@ export interface PushServerOptions {
   historySize?: number;
   /** Longest a message is kept for resume, ms. Default 1 hour. */
   historyAgeMs?: number;
+  /** Bytes of history kept across all channels, inboxes and broadcast; past it the oldest message anywhere goes. Default 32 MiB. */
+  maxHistoryBytes?: number;
+  /** Scheduled publishes waiting at once; more are refused with 507. Default 10 000. */
+  maxScheduled?: number;
+  /** Bytes of data scheduled publishes may hold together; more are refused with 507. Default 16 MiB. */
+  maxScheduledBytes?: number;
   /** May this identity subscribe to this channel? Default: yes. */
   authorize?: ChannelCheck;
   /** May clients publish to a channel (`true`, `false` or a check)? They must also pass `authorize`. Default false. */
@@ -144,7 +150,12 @@ export class PushServer extends EventEmitter {
     this.options = options;
     const now = options.now ?? Date.now;
     this.startedAt = now();
-    this.hub = new Hub({ historySize: options.historySize, historyAgeMs: options.historyAgeMs, now });
+    this.hub = new Hub({
+      historySize: options.historySize,
+      historyAgeMs: options.historyAgeMs,
+      maxRetainedBytes: options.maxHistoryBytes ?? 32 * 1024 * 1024,
+      now,
+    });
     this.settings = {
       jwtSecret: options.jwtSecret,
       devIdentity: false, // decided by listen(): only on a loopback host
@@ -186,6 +197,7 @@ export class PushServer extends EventEmitter {
       allowedOrigins: this.settings.allowedOrigins,
       maxBodyBytes: this.settings.maxBodyBytes,
       maxBatch: options.maxBatch ?? 1000,
+      schedules: { maxItems: options.maxScheduled ?? 10_000, maxBytes: options.maxScheduledBytes ?? 16 * 1024 * 1024 },
       now,
     });
     const requestTimeout = options.requestTimeoutMs ?? 30_000;
@@ -225,6 +237,7 @@ export class PushServer extends EventEmitter {
     this.maintenance = setInterval(() => {
       this.sse.heartbeat();
       this.poll.sweep();
+      this.hub.sweep(); // idle streams age out too, not only on their next publish
     }, heartbeatMs);
     this.maintenance.unref();
     const result: { port: number; pushPort?: number } = { port: (this.httpServer.address() as net.AddressInfo).port };
@@ -318,7 +331,7 @@ export class PushServer extends EventEmitter {
       case '/publish':
         return this.publishApi.publishHttp(request, response);
       case '/scheduled':
-        return this.publishApi.listScheduled(request, response);
+        return this.publishApi.listScheduled(request, response, url.searchParams);
       case '/healthz':
         return sendJson(response, 200, {
           status: 'ok',
@@ -429,6 +442,9 @@ const NUMERIC_OPTIONS = [
   'tokenLeewaySeconds',
   'historySize',
   'historyAgeMs',
+  'maxHistoryBytes',
+  'maxScheduled',
+  'maxScheduledBytes',
   'maxBodyBytes',
   'maxBatch',
   'maxMessageBytes',

@@ -123,7 +123,7 @@ export class SseTransport implements SessionTransport<SseClient, SseStream> {
     return (this.encodedPlain ||= encodeSseEvent({
       id: message.id,
       event: message.event,
-      data: JSON.stringify(message.data) ?? 'null',
+      data: message.json,
     }));
   }
 }

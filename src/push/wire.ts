@@ -27,14 +27,44 @@ export function toEnvelope(message: HubMessage): MessageEnvelope {
 const recentEnvelopes = new Map<HubMessage, string>();
 const RECENT_ENVELOPES = 256;
 
-/** The envelope as JSON text, serialized once per (recent) message. */
+/**
+ * The envelope as JSON text, built once per (recent) message around the data
+ * JSON stored at publish time: the data is never serialized again, so no
+ * replay can fail on data that was accepted (or differ from what was sent).
+ * Field order matches toEnvelope.
+ */
 export function envelopeJson(message: HubMessage): string {
   let json = recentEnvelopes.get(message);
   if (json === undefined) {
-    json = JSON.stringify(toEnvelope(message));
+    const target =
+      message.channel !== undefined
+        ? `"channel":${JSON.stringify(message.channel)}`
+        : message.uid !== undefined
+          ? `"uid":${JSON.stringify(message.uid)}`
+          : '"broadcast":true';
+    const event = message.event === undefined ? '' : `,"event":${JSON.stringify(message.event)}`;
+    json = `{"type":"message",${target},"id":${JSON.stringify(message.id)}${event},"data":${message.json},"time":${message.time}}`;
     recentEnvelopes.set(message, json);
     if (recentEnvelopes.size > RECENT_ENVELOPES) recentEnvelopes.delete(recentEnvelopes.keys().next().value!);
   }
+  return json;
+}
+
+/**
+ * The data as JSON text, once, at publish time: what every transport will
+ * send, and what history and schedules count. Data parsed from a request
+ * can still fail here (nesting too deep for the serializer's stack); data
+ * from code can also be undefined, a BigInt or a cycle. Each is a 422, so
+ * no later replay or fan-out can meet it.
+ */
+export function serializeData(data: unknown, where = ''): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (error) {
+    if (error instanceof RangeError) throw new HttpError(422, `${where}"data" cannot be serialized: nested too deeply`);
+  }
+  if (json === undefined) throw new HttpError(422, `${where}"data" must be a JSON value (no undefined, BigInt, functions or cycles)`);
   return json;
 }
 

@@ -142,3 +142,67 @@ describe('Hub unread inbox', () => {
     expect(replay.messages.map((m) => m.data)).toEqual([3, 4]);
   });
 });
+
+describe('Hub retention is bounded', () => {
+  it('sweep() ages out idle streams without a publish to them, and forgets the emptied streams', () => {
+    let now = 0;
+    const hub = new Hub({ epoch: 'e', historyAgeMs: 1000, now: () => now });
+    for (let i = 0; i < 100; i++) hub.publish({ target: { channel: `idle-${i}` }, data: i });
+    expect(hub.historyStats()).toMatchObject({ messages: 100, streams: 100 });
+    now = 1001;
+    hub.sweep();
+    expect(hub.historyStats()).toEqual({ messages: 0, bytes: 0, streams: 0 });
+    // A resume from before the eviction reports the gap even though the stream is gone.
+    const session = hub.open(recorder().sink, { transport: 'ws' });
+    hub.subscribe(session, 'idle-3');
+    expect(hub.replay(session, 'e-2')).toEqual({ messages: [], gap: true });
+    expect(hub.replay(session, 'e-100')).toEqual({ messages: [], gap: false });
+  });
+
+  it('maxRetainedBytes evicts the oldest message anywhere, and replay then reports the gap', () => {
+    const data = 'x'.repeat(800); // ~1 KB stored with the overhead
+    const hub = new Hub({ epoch: 'e', maxRetainedBytes: 10_000 });
+    for (let i = 0; i < 20; i++) hub.publish({ target: { channel: i % 2 ? 'odd' : 'even' }, data });
+    const stats = hub.historyStats();
+    expect(stats.bytes).toBeLessThanOrEqual(10_000);
+    expect(stats.messages).toBe(9);
+    const session = hub.open(recorder().sink, { transport: 'ws' });
+    hub.subscribe(session, 'even');
+    hub.subscribe(session, 'odd');
+    const replay = hub.replay(session, 'e-0');
+    expect(replay.gap).toBe(true);
+    expect(replay.messages.map((m) => m.seq)).toEqual([12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(hub.replay(session, 'e-12')).toMatchObject({ gap: false });
+  });
+
+  it('under random publishes, retention stays under every bound and replay is exact for what is kept', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ channel: fc.constantFrom('a', 'b', 'c'), size: fc.nat(400), advance: fc.nat(300) }), { maxLength: 80 }),
+        fc.nat(80),
+        (publishes, sinceSeq) => {
+          let now = 0;
+          const hub = new Hub({ epoch: 'e', historySize: 10, historyAgeMs: 2000, maxRetainedBytes: 4000, now: () => now });
+          for (const { channel, size, advance } of publishes) {
+            now += advance;
+            hub.publish({ target: { channel }, data: 'y'.repeat(size) });
+          }
+          hub.sweep();
+          const stats = hub.historyStats();
+          expect(stats.bytes).toBeLessThanOrEqual(4000);
+          const session = hub.open(recorder().sink, { transport: 'ws' });
+          for (const channel of ['a', 'b', 'c']) hub.subscribe(session, channel);
+          const since = Math.min(sinceSeq, publishes.length);
+          const { messages, gap } = hub.replay(session, `e-${since}`);
+          const seqs = messages.map((m) => m.seq);
+          expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+          expect(seqs.every((seq) => seq > since)).toBe(true);
+          // Nothing after `since` is missing unless a gap is reported.
+          if (!gap) expect(seqs).toEqual(Array.from({ length: publishes.length - since }, (_, i) => since + 1 + i));
+          for (const message of messages) expect(now - message.time).toBeLessThanOrEqual(2000);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

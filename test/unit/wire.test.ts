@@ -95,11 +95,11 @@ describe('client commands', () => {
 
 describe('envelopes', () => {
   it('serialize in a fixed field order, once per message', () => {
-    const message: HubMessage = { id: 'e-1', seq: 1, channel: 'c', event: 'ev', data: { a: '\n' }, time: 5 };
+    const message: HubMessage = { id: 'e-1', seq: 1, channel: 'c', event: 'ev', data: { a: '\n' }, json: '{"a":"\\n"}', time: 5 };
     expect(envelopeJson(message)).toBe('{"type":"message","channel":"c","id":"e-1","event":"ev","data":{"a":"\\n"},"time":5}');
-    expect(toEnvelope({ id: 'e-2', seq: 2, uid: 'u', data: 1, time: 6 })).toEqual({ type: 'message', uid: 'u', id: 'e-2', data: 1, time: 6 });
-    expect(toEnvelope({ id: 'e-3', seq: 3, broadcast: true, data: 1, time: 6 })).toMatchObject({ broadcast: true });
-    const other: HubMessage = { ...message, data: 'changed' };
+    expect(toEnvelope({ id: 'e-2', seq: 2, uid: 'u', data: 1, json: '1', time: 6 })).toEqual({ type: 'message', uid: 'u', id: 'e-2', data: 1, time: 6 });
+    expect(toEnvelope({ id: 'e-3', seq: 3, broadcast: true, data: 1, json: '1', time: 6 })).toMatchObject({ broadcast: true });
+    const other: HubMessage = { ...message, data: 'changed', json: '"changed"' };
     expect(JSON.parse(envelopeJson(other)).data).toBe('changed');
   });
 });
