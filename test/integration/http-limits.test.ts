@@ -63,7 +63,7 @@ describe('WebSocket server (echo)', () => {
 
   async function listen(options: ConstructorParameters<typeof WebSocketServer>[0] = {}): Promise<number> {
     server = new WebSocketServer({ port: 0, host: '127.0.0.1', ...options });
-    await new Promise((resolve) => server!.once('listening', resolve));
+    await new Promise((resolve) => server!.once('listening', () => resolve(undefined)));
     return (server.address() as net.AddressInfo).port;
   }
 
