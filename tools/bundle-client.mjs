@@ -14,6 +14,7 @@ const client = read('client/pushwire-client.js');
 const importLine = /^import \{[^}]*\} from '\.\.\/push\/contract\.js';\n/m;
 if (!importLine.test(client)) throw new Error('bundle-client: the client no longer imports ../push/contract.js as expected');
 if (/^import /m.test(client.replace(importLine, ''))) throw new Error('bundle-client: the client imports something besides the contract');
+if (/^import /m.test(contract)) throw new Error('bundle-client: the wire contract imports something; it must stay self-contained to be inlined');
 
 writeFileSync(
   new URL('client/pushwire-client.browser.js', dist),

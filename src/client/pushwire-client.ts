@@ -20,11 +20,13 @@ import {
 
 export type { Ack, Command } from '../push/contract.js';
 
+/** A way to reach the server: a WebSocket on /ws, Server-Sent Events on /sse (+ POST /send), long-polling on /poll. */
 export type TransportName = 'websocket' | 'sse' | 'poll';
 
 /** A delivered message, as the server sends it (the wire contract's envelope). */
 export type PushMessage = MessageEnvelope;
 
+/** Options of {@link connect}. Every one is optional. */
 export interface ConnectOptions {
   /** Channels to subscribe to from the start. */
   channels?: string[];
@@ -32,7 +34,11 @@ export interface ConnectOptions {
   token?: string | (() => string | Promise<string>);
   /** Development identity (`?uid=`), for servers without a JWT secret. */
   uid?: string;
-  /** Transports to use, in order of preference. Default all three. */
+  /**
+   * Transports to use, in order of preference. Default all three. Those this
+   * runtime cannot run are left out (Node 20 has no WebSocket); if none is
+   * left, {@link connect} throws.
+   */
   transports?: TransportName[];
   /**
    * Called when the server refuses the token (close 4401 / HTTP 401). Return
@@ -51,18 +57,26 @@ export interface ConnectOptions {
   pollTimeout?: number;
 }
 
+/** The `close` event: a WebSocket close code (an HTTP refusal maps to 4000 + status). */
 export interface CloseInfo {
   code: number;
   reason: string;
+  /** False after {@link PushClient.close} or a refusal reconnecting cannot cure (see `isFinalCloseCode`). */
   willReconnect: boolean;
 }
 
-interface ClientEvents {
+/** The events of a {@link PushClient} and what their listeners receive. */
+export interface ClientEvents {
+  /** Connected, and caught up with what was missed: live messages follow. */
   open: { transport: TransportName };
+  /** A message, each exactly once and in order, across reconnects. */
   message: PushMessage;
   close: CloseInfo;
+  /** The next connect is due in `delayMs`. */
   reconnecting: { attempt: number; delayMs: number };
+  /** History no longer reaches back to `since`: messages were lost (reload what the page shows). */
   gap: { since: string | null };
+  /** A listener threw, a token function failed, or a transport could not be constructed. */
   error: Error;
 }
 
@@ -123,6 +137,10 @@ function toError(value: unknown): Error {
  * falling back to SSE and then long-polling, resuming from the last id seen
  * on every reconnect. Create one with `connect(url, options)`.
  */
+/**
+ * One connection to a pushwire server that keeps itself connected. Create it
+ * with {@link connect}; it starts connecting at once.
+ */
 export class PushClient {
   private readonly base: URL;
   private readonly options: ConnectOptions;
@@ -143,6 +161,10 @@ export class PushClient {
   private token: string | undefined;
   private readonly queue: Pending[] = [];
 
+  /**
+   * @param url The server's base URL (relative URLs resolve against the page).
+   * @throws Error when none of `options.transports` can run in this runtime.
+   */
   constructor(url: string, options: ConnectOptions = {}) {
     // Routes are resolved against the base, so a server behind a path prefix works: keep the trailing slash.
     this.base = new URL(url, typeof location === 'undefined' ? undefined : location.href);
@@ -169,6 +191,7 @@ export class PushClient {
     return this.cursor;
   }
 
+  /** Listen to an event; returns a function that removes the listener. */
   on<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => void): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
@@ -186,6 +209,7 @@ export class PushClient {
     });
   }
 
+  /** Stop receiving a channel, now and after reconnects. */
   unsubscribe(channel: string): Promise<Ack> {
     this.channels.delete(channel);
     return this.current ? this.current.command({ type: 'unsubscribe', channel }) : Promise.resolve({ type: 'ack', channel });
@@ -201,7 +225,7 @@ export class PushClient {
     return this.command({ type: 'send', data });
   }
 
-  /** Close for good. */
+  /** Close for good: pending commands are rejected, `close` fires with `willReconnect: false`. */
   close(): void {
     this.closedByUser = true;
     this.clearTimers();
@@ -430,7 +454,13 @@ function splitId(id: string): [string, number] {
   return [id.slice(0, dash), Number(id.slice(dash + 1))];
 }
 
-/** Open a client. */
+/**
+ * Open a client: WebSocket, falling back to SSE, then long-polling.
+ *
+ * @example
+ * const push = connect('https://push.example/', { channels: ['news'], token: jwt });
+ * push.on('message', (m) => console.log(m.channel, m.data));
+ */
 export function connect(url: string, options: ConnectOptions = {}): PushClient {
   return new PushClient(url, options);
 }
