@@ -135,11 +135,8 @@ function toError(value: unknown): Error {
 /**
  * A connection to a pushwire server that survives disconnects: WebSocket,
  * falling back to SSE and then long-polling, resuming from the last id seen
- * on every reconnect. Create one with `connect(url, options)`.
- */
-/**
- * One connection to a pushwire server that keeps itself connected. Create it
- * with {@link connect}; it starts connecting at once.
+ * on every reconnect. Create one with {@link connect}; it starts connecting
+ * at once.
  */
 export class PushClient {
   private readonly base: URL;
