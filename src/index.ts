@@ -44,9 +44,11 @@ export type { PushServerOptions, PushServerEvents, PublishResult } from './push/
 export type { PushHandler, ChannelCheck } from './push/core.js';
 export type { Identity } from './push/identity.js';
 export { signToken, verifyToken, TokenError } from './auth/jwt.js';
-export type { TokenClaims } from './auth/jwt.js';
+export type { TokenClaims, TokenErrorCode } from './auth/jwt.js';
 export type { Ack, Command, ErrorReply, GapNotice, MessageEnvelope, PollReply, ReadyNotice, Ref, ServerFrame } from './push/contract.js';
 export { FINAL_CLOSE_CODES, isFinalCloseCode, refusalCloseCode } from './push/contract.js';
-export type { PublishRequest } from './push/wire.js';
+export { CommandError } from './push/wire.js';
+export type { CommandErrorCode, PublishRequest } from './push/wire.js';
 export type { ScheduledPublish } from './push/scheduler.js';
 export { HttpError, ConfigError } from './push/http-io.js';
+export type { HttpErrorCode } from './push/http-io.js';

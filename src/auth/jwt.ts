@@ -3,10 +3,27 @@
 // client's user id. The clock is passed in, so verification is deterministic.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+/** Why a token was refused. */
+export type TokenErrorCode =
+  | 'PW_ERR_TOKEN_MALFORMED' // not three base64url parts
+  | 'PW_ERR_TOKEN_ALGORITHM' // `alg` is not HS256 (RFC 7518 §3.2)
+  | 'PW_ERR_TOKEN_SIGNATURE' // the signature does not match
+  | 'PW_ERR_TOKEN_SUBJECT' // no string `sub` claim
+  | 'PW_ERR_TOKEN_EXPIRED' // past `exp` (RFC 7519 §4.1.4): get a new token
+  | 'PW_ERR_TOKEN_NOT_YET_VALID'; // before `nbf` (RFC 7519 §4.1.5)
+
 /** A token was refused; answer with `status` (401). */
 export class TokenError extends Error {
   override readonly name = 'TokenError';
   readonly status = 401;
+
+  constructor(
+    /** Stable reason to branch on, e.g. `PW_ERR_TOKEN_EXPIRED` to fetch a fresh token. */
+    readonly code: TokenErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The claims pushwire reads. Others are kept as they are. */
@@ -44,24 +61,24 @@ export function signToken(claims: TokenClaims, secret: string | Buffer): string 
 export function verifyToken(token: string, secret: string | Buffer, nowMs: number, leewaySeconds = 0): TokenClaims {
   const parts = token.split('.');
   if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]*$/.test(part))) {
-    throw new TokenError('malformed token');
+    throw new TokenError('PW_ERR_TOKEN_MALFORMED', 'malformed token');
   }
   const [headerPart, payloadPart, signaturePart] = parts;
   const header = parseJson(headerPart);
-  if (header?.alg !== 'HS256') throw new TokenError('token must be signed with HS256');
+  if (header?.alg !== 'HS256') throw new TokenError('PW_ERR_TOKEN_ALGORITHM', 'token must be signed with HS256');
   const expected = sign(`${headerPart}.${payloadPart}`, secret);
   const actual = Buffer.from(signaturePart, 'base64url');
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
-    throw new TokenError('bad token signature');
+    throw new TokenError('PW_ERR_TOKEN_SIGNATURE', 'bad token signature');
   }
   const claims = parseJson(payloadPart);
-  if (!claims || typeof claims.sub !== 'string' || claims.sub === '') throw new TokenError('token has no subject (sub)');
+  if (!claims || typeof claims.sub !== 'string' || claims.sub === '') throw new TokenError('PW_ERR_TOKEN_SUBJECT', 'token has no subject (sub)');
   const now = nowMs / 1000;
   if (claims.exp !== undefined && (typeof claims.exp !== 'number' || now >= claims.exp + leewaySeconds)) {
-    throw new TokenError('token expired');
+    throw new TokenError('PW_ERR_TOKEN_EXPIRED', 'token expired');
   }
   if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || now < claims.nbf - leewaySeconds)) {
-    throw new TokenError('token not valid yet');
+    throw new TokenError('PW_ERR_TOKEN_NOT_YET_VALID', 'token not valid yet');
   }
   return claims as TokenClaims;
 }

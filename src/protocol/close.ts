@@ -53,11 +53,11 @@ export interface ClosePayload {
  */
 export function decodeClosePayload(payload: Uint8Array): ClosePayload {
   if (payload.length === 0) return { code: CloseCode.NoStatus, reason: '' };
-  if (payload.length === 1) throw new ProtocolError(1002, 'close frame with a 1-byte payload');
+  if (payload.length === 1) throw new ProtocolError('PW_ERR_INVALID_CLOSE_PAYLOAD', 1002, 'close frame with a 1-byte payload');
   const code = (payload[0] << 8) | payload[1];
-  if (!isValidCloseCode(code)) throw new ProtocolError(1002, `invalid close code ${code}`);
+  if (!isValidCloseCode(code)) throw new ProtocolError('PW_ERR_INVALID_CLOSE_CODE', 1002, `invalid close code ${code}`);
   const reasonBytes = payload.subarray(2);
-  if (!isValidUtf8(reasonBytes)) throw new ProtocolError(1007, 'close reason is not valid UTF-8');
+  if (!isValidUtf8(reasonBytes)) throw new ProtocolError('PW_ERR_INVALID_UTF8', 1007, 'close reason is not valid UTF-8');
   return { code, reason: Buffer.from(reasonBytes).toString('utf8') };
 }
 

@@ -208,28 +208,32 @@ export class Connection implements FrameSink {
     this.frameOpcode = opcode;
     // RFC 7692 §6.1: RSV1 ("Per-Message Compressed") only on a message's first frame.
     if (rsv !== 0 && (opcode === Opcode.Continuation || isControlOpcode(opcode))) {
-      throw new ProtocolError(1002, `RSV1 set on a ${opcode === Opcode.Continuation ? 'continuation' : 'control'} frame`);
+      throw new ProtocolError(
+        'PW_ERR_UNEXPECTED_RSV',
+        1002,
+        `RSV1 set on a ${opcode === Opcode.Continuation ? 'continuation' : 'control'} frame`,
+      );
     }
     if (isControlOpcode(opcode)) return; // size and FIN already checked by the parser (§5.5)
     // §5.4: a fragmented message is one frame with FIN clear and opcode != 0,
     // then zero or more with FIN clear and opcode 0, then one with FIN set and opcode 0.
     if (opcode === Opcode.Continuation) {
       if (this.messageOpcode === 0) {
-        throw new ProtocolError(1002, 'continuation frame without a message to continue');
+        throw new ProtocolError('PW_ERR_UNEXPECTED_CONTINUATION', 1002, 'continuation frame without a message to continue');
       }
     } else {
       if (this.messageOpcode !== 0) {
-        throw new ProtocolError(1002, 'new data frame inside a fragmented message');
+        throw new ProtocolError('PW_ERR_EXPECTED_CONTINUATION', 1002, 'new data frame inside a fragmented message');
       }
       this.messageOpcode = opcode;
       this.messageCompressed = rsv !== 0;
     }
     // §10.4: limit message size, judged from the header before buffering any of it.
     if (this.messageLength + length > this.maxPayload) {
-      throw new ProtocolError(1009, `message exceeds maxPayload (${this.maxPayload} bytes)`);
+      throw new ProtocolError('PW_ERR_MESSAGE_TOO_BIG', 1009, `message exceeds maxPayload (${this.maxPayload} bytes)`);
     }
     if (++this.messageFrames > this.maxFragments) {
-      throw new ProtocolError(1009, `message arrives in more than ${this.maxFragments} frames`);
+      throw new ProtocolError('PW_ERR_TOO_MANY_FRAGMENTS', 1009, `message arrives in more than ${this.maxFragments} frames`);
     }
     this.messageLength += length;
     this.frameFin = fin;
@@ -242,7 +246,7 @@ export class Connection implements FrameSink {
     }
     // §8.1: fail fast — reject invalid UTF-8 as soon as the byte arrives.
     if (this.messageOpcode === Opcode.Text && !this.messageCompressed && !(this.utf8 ??= new Utf8Validator()).push(data)) {
-      throw new ProtocolError(1007, 'text message is not valid UTF-8');
+      throw new ProtocolError('PW_ERR_INVALID_UTF8', 1007, 'text message is not valid UTF-8');
     }
     if (this.messageFirst === null && this.assembly === null) this.messageFirst = data;
     else this.append(data);
@@ -280,7 +284,7 @@ export class Connection implements FrameSink {
     const isBinary = this.messageOpcode === Opcode.Binary;
     const compressed = this.messageCompressed;
     if (!isBinary && !compressed && this.utf8 !== null && !this.utf8.isComplete()) {
-      throw new ProtocolError(1007, 'text message ends inside a UTF-8 character');
+      throw new ProtocolError('PW_ERR_INVALID_UTF8', 1007, 'text message ends inside a UTF-8 character');
     }
     const message = this.assembly !== null ? this.assembly.subarray(0, this.assembled) : (this.messageFirst ?? EMPTY);
     this.resetMessage();

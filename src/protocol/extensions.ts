@@ -207,11 +207,11 @@ export function deflateOffer(options: DeflateOptions = {}): string {
 export function acceptDeflateResponse(header: string, options: DeflateOptions = {}): DeflateParams {
   const items = parseExtensions(header);
   if (!items || items.length !== 1 || items[0].name !== PERMESSAGE_DEFLATE) {
-    throw new ClientHandshakeError(`server selected extensions we did not offer: ${header}`, 101);
+    throw new ClientHandshakeError('PW_ERR_UNEXPECTED_EXTENSION', `server selected extensions we did not offer: ${header}`, 101);
   }
   const params = new Map<string, string | true>();
   for (const [name, value] of items[0].params) {
-    if (params.has(name)) throw new ClientHandshakeError(`permessage-deflate parameter ${name} repeated`, 101);
+    if (params.has(name)) throw new ClientHandshakeError('PW_ERR_INVALID_EXTENSION', `permessage-deflate parameter ${name} repeated`, 101);
     params.set(name, value);
   }
   const result: DeflateParams = {
@@ -243,15 +243,15 @@ export function acceptDeflateResponse(header: string, options: DeflateOptions = 
         result.clientMaxWindowBits = bits; // 8: we will send uncompressed
         break;
       default:
-        throw new ClientHandshakeError(`unknown permessage-deflate parameter ${name}`, 101);
+        throw new ClientHandshakeError('PW_ERR_INVALID_EXTENSION', `unknown permessage-deflate parameter ${name}`, 101);
     }
   }
   if (options.serverNoContextTakeover && !result.serverNoContextTakeover) {
-    throw new ClientHandshakeError('server ignored server_no_context_takeover', 101);
+    throw new ClientHandshakeError('PW_ERR_INVALID_EXTENSION', 'server ignored server_no_context_takeover', 101);
   }
   return result;
 }
 
 function invalid(name: string): ClientHandshakeError {
-  return new ClientHandshakeError(`invalid permessage-deflate parameter ${name}`, 101);
+  return new ClientHandshakeError('PW_ERR_INVALID_EXTENSION', `invalid permessage-deflate parameter ${name}`, 101);
 }

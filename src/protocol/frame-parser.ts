@@ -144,27 +144,26 @@ export class FrameParser {
 
     // §5.2 RSV1-3: "MUST be 0 unless an extension is negotiated that defines meanings".
     if ((rsv & ~this.allowedRsv) !== 0) {
-      throw new ProtocolError(1002, 'reserved bits set without a negotiated extension');
+      throw new ProtocolError('PW_ERR_UNEXPECTED_RSV', 1002, 'reserved bits set without a negotiated extension');
     }
     // §5.2 Opcode: "If an unknown opcode is received, the receiving endpoint MUST _Fail_".
     if (!isKnownOpcode(opcode)) {
-      throw new ProtocolError(1002, `reserved opcode 0x${opcode.toString(16)}`);
+      throw new ProtocolError('PW_ERR_INVALID_OPCODE', 1002, `reserved opcode 0x${opcode.toString(16)}`);
     }
     // §5.5: "All control frames MUST have a payload length of 125 bytes or less
     // and MUST NOT be fragmented."
     if (isControlOpcode(opcode)) {
-      if (!fin) throw new ProtocolError(1002, 'fragmented control frame');
+      if (!fin) throw new ProtocolError('PW_ERR_FRAGMENTED_CONTROL_FRAME', 1002, 'fragmented control frame');
       if (length7 > MAX_CONTROL_PAYLOAD) {
-        throw new ProtocolError(1002, 'control frame payload longer than 125 bytes');
+        throw new ProtocolError('PW_ERR_CONTROL_FRAME_TOO_BIG', 1002, 'control frame payload longer than 125 bytes');
       }
     }
     // §5.1: a server MUST close on an unmasked client frame; a client MUST close
     // on a masked server frame.
     if (this.masked !== this.expectMasked) {
-      throw new ProtocolError(
-        1002,
-        this.expectMasked ? 'client frame is not masked' : 'server frame is masked',
-      );
+      throw this.expectMasked
+        ? new ProtocolError('PW_ERR_UNMASKED_FRAME', 1002, 'client frame is not masked')
+        : new ProtocolError('PW_ERR_MASKED_FRAME', 1002, 'server frame is masked');
     }
 
     if (length7 === 126) this.state = State.Length16;
@@ -178,10 +177,10 @@ export class FrameParser {
   private readLength64(): void {
     const s = scratch;
     // §5.2: "the most significant bit MUST be 0".
-    if (s[0] & 0x80) throw new ProtocolError(1002, '64-bit payload length has its top bit set');
+    if (s[0] & 0x80) throw new ProtocolError('PW_ERR_INVALID_LENGTH', 1002, '64-bit payload length has its top bit set');
     const high = ((s[0] << 24) | (s[1] << 16) | (s[2] << 8) | s[3]) >>> 0;
     const low = ((s[4] << 24) | (s[5] << 16) | (s[6] << 8) | s[7]) >>> 0;
-    if (high > 0x1fffff) throw new ProtocolError(1009, 'payload length beyond 2^53 bytes');
+    if (high > 0x1fffff) throw new ProtocolError('PW_ERR_MESSAGE_TOO_BIG', 1009, 'payload length beyond 2^53 bytes');
     this.remaining = high * 0x100000000 + low;
     this.afterLength();
   }

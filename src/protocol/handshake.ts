@@ -62,42 +62,42 @@ export function validateUpgradeRequest(request: UpgradeRequest): ClientOffer {
   const { headers } = request;
   // 1. "An HTTP/1.1 or higher GET request"
   if (request.method !== undefined && request.method !== 'GET') {
-    throw new HandshakeError(405, 'a WebSocket handshake must use GET', { Allow: 'GET' });
+    throw new HandshakeError('PW_ERR_INVALID_METHOD', 405, 'a WebSocket handshake must use GET', { Allow: 'GET' });
   }
   const [major, minor] = request.httpVersion.split('.').map(Number);
   if (!(major > 1 || (major === 1 && minor >= 1))) {
-    throw new HandshakeError(400, 'a WebSocket handshake needs HTTP/1.1 or higher');
+    throw new HandshakeError('PW_ERR_INVALID_HTTP_VERSION', 400, 'a WebSocket handshake needs HTTP/1.1 or higher');
   }
   // 3. "An |Upgrade| header field containing the value "websocket""
   //    Without it this is a plain HTTP request to a WebSocket endpoint: 426 says how to upgrade.
   if (!hasToken(headerValue(headers, 'upgrade'), 'websocket')) {
-    throw new HandshakeError(426, 'this endpoint speaks WebSocket only: Upgrade: websocket required', {
+    throw new HandshakeError('PW_ERR_NOT_WEBSOCKET', 426, 'this endpoint speaks WebSocket only: Upgrade: websocket required', {
       Upgrade: 'websocket',
       Connection: 'Upgrade, close',
     });
   }
   // 4. "A |Connection| header field that includes the token "Upgrade""
   if (!hasToken(headerValue(headers, 'connection'), 'upgrade')) {
-    throw new HandshakeError(400, 'Connection header must include "Upgrade"');
+    throw new HandshakeError('PW_ERR_INVALID_CONNECTION_HEADER', 400, 'Connection header must include "Upgrade"');
   }
   // 2. "A |Host| header field containing the server's authority"
   const host = headerValue(headers, 'host');
-  if (host === undefined || host === '') throw new HandshakeError(400, 'missing Host header');
+  if (host === undefined || host === '') throw new HandshakeError('PW_ERR_MISSING_HOST', 400, 'missing Host header');
   // 6. "A |Sec-WebSocket-Version| header field, with a value of 13"
   const version = headerValue(headers, 'sec-websocket-version');
   const versionHeader = { 'Sec-WebSocket-Version': WEBSOCKET_VERSION };
   if (version === undefined) {
-    throw new HandshakeError(400, 'missing Sec-WebSocket-Version header', versionHeader);
+    throw new HandshakeError('PW_ERR_MISSING_VERSION', 400, 'missing Sec-WebSocket-Version header', versionHeader);
   }
   if (version.trim() !== WEBSOCKET_VERSION) {
     // §4.2.2 step 4, /version/: answer 426 naming the versions understood.
-    throw new HandshakeError(426, `unsupported WebSocket version ${JSON.stringify(version)}`, versionHeader);
+    throw new HandshakeError('PW_ERR_UNSUPPORTED_VERSION', 426, `unsupported WebSocket version ${JSON.stringify(version)}`, versionHeader);
   }
   // 5. "A |Sec-WebSocket-Key| header field with a base64-encoded value that,
   //    when decoded, is 16 bytes in length"
   const key = headerValue(headers, 'sec-websocket-key')?.trim();
   if (key === undefined || !KEY_PATTERN.test(key)) {
-    throw new HandshakeError(400, 'missing or invalid Sec-WebSocket-Key header');
+    throw new HandshakeError('PW_ERR_INVALID_KEY', 400, 'missing or invalid Sec-WebSocket-Key header');
   }
   // 8. "Optionally, a |Sec-WebSocket-Protocol| header field" — a list of tokens.
   const protocols = parseProtocolList(headerValue(headers, 'sec-websocket-protocol'));
@@ -117,9 +117,9 @@ export function parseProtocolList(value: string | undefined): string[] {
   const seen = new Set<string>();
   for (const protocol of protocols) {
     if (!TOKEN.test(protocol)) {
-      throw new HandshakeError(400, `invalid subprotocol ${JSON.stringify(protocol)}`);
+      throw new HandshakeError('PW_ERR_INVALID_SUBPROTOCOL', 400, `invalid subprotocol ${JSON.stringify(protocol)}`);
     }
-    if (seen.has(protocol)) throw new HandshakeError(400, `subprotocol ${protocol} offered twice`);
+    if (seen.has(protocol)) throw new HandshakeError('PW_ERR_INVALID_SUBPROTOCOL', 400, `subprotocol ${protocol} offered twice`);
     seen.add(protocol);
   }
   return protocols;
@@ -231,30 +231,38 @@ export function verifyServerResponse(
   // 1. "If the status code received from the server is not 101, the client handles
   //    the response per HTTP procedures" — we do not follow redirects or auth.
   if (response.status !== 101) {
-    throw new ClientHandshakeError(`server answered ${response.status} ${response.statusText}`.trim(), response.status);
+    throw new ClientHandshakeError(
+      'PW_ERR_UNEXPECTED_STATUS',
+      `server answered ${response.status} ${response.statusText}`.trim(),
+      response.status,
+    );
   }
   // 2. Upgrade must be "websocket" (case-insensitive).
   if (headers['upgrade']?.toLowerCase() !== 'websocket') {
-    throw new ClientHandshakeError('response lacks "Upgrade: websocket"', 101);
+    throw new ClientHandshakeError('PW_ERR_INVALID_UPGRADE_RESPONSE', 'response lacks "Upgrade: websocket"', 101);
   }
   // 3. Connection must contain the token "Upgrade".
   if (!hasToken(headers['connection'], 'upgrade')) {
-    throw new ClientHandshakeError('response lacks "Connection: Upgrade"', 101);
+    throw new ClientHandshakeError('PW_ERR_INVALID_UPGRADE_RESPONSE', 'response lacks "Connection: Upgrade"', 101);
   }
   // 4. Sec-WebSocket-Accept must be base64(SHA-1(key + GUID)).
   if (headers['sec-websocket-accept']?.trim() !== acceptKey(expected.key)) {
-    throw new ClientHandshakeError('Sec-WebSocket-Accept does not match the key', 101);
+    throw new ClientHandshakeError('PW_ERR_INVALID_ACCEPT', 'Sec-WebSocket-Accept does not match the key', 101);
   }
   // 5. No extension we did not ask for (§9.1); what was chosen among our
   //    offers is checked by the extension (extensions.ts).
   const extensions = headers['sec-websocket-extensions'];
   if (extensions !== undefined && !expected.extensionsOffered) {
-    throw new ClientHandshakeError('server selected an extension that was not offered', 101);
+    throw new ClientHandshakeError('PW_ERR_UNEXPECTED_EXTENSION', 'server selected an extension that was not offered', 101);
   }
   // 6. A subprotocol, if any, must be one we offered.
   const protocol = headers['sec-websocket-protocol']?.trim() ?? '';
   if (protocol !== '' && !(expected.protocols ?? []).includes(protocol)) {
-    throw new ClientHandshakeError(`server selected subprotocol ${JSON.stringify(protocol)} that was not offered`, 101);
+    throw new ClientHandshakeError(
+      'PW_ERR_UNEXPECTED_SUBPROTOCOL',
+      `server selected subprotocol ${JSON.stringify(protocol)} that was not offered`,
+      101,
+    );
   }
   return { protocol, extensions };
 }

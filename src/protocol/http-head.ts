@@ -63,7 +63,7 @@ export class HeadReader {
     // The head so far (no end yet) or the whole head must fit the limit.
     const headLength = end === -1 ? this.buffered.length : end + HEAD_END.length;
     if (headLength > this.maxHeaderSize) {
-      throw new HandshakeError(431, `message head exceeds ${this.maxHeaderSize} bytes`);
+      throw new HandshakeError('PW_ERR_HEAD_TOO_LARGE', 431, `message head exceeds ${this.maxHeaderSize} bytes`);
     }
     if (end === -1) return null;
     // Header bytes are taken as ISO-8859-1, so obs-text survives unchanged (RFC 9110 §5.5).
@@ -78,7 +78,7 @@ export class HeadReader {
 export function parseRequestHead(head: string, limits: HeadLimits = {}): RequestHead {
   const lines = splitLines(head);
   if (tooManyFields(lines, limits)) {
-    throw new HandshakeError(431, `more than ${maxHeaderCount(limits)} header fields`);
+    throw new HandshakeError('PW_ERR_TOO_MANY_HEADERS', 431, `more than ${maxHeaderCount(limits)} header fields`);
   }
   const parts = lines[0].split(' ');
   if (parts.length !== 3) throw badRequest('malformed request line');
@@ -88,7 +88,9 @@ export function parseRequestHead(head: string, limits: HeadLimits = {}): Request
   // RFC 9112 §3: "A server that receives a request-target longer than any URI
   // it wishes to parse MUST respond with a 414 (URI Too Long) status code."
   const maxUrlLength = limits.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
-  if (url.length > maxUrlLength) throw new HandshakeError(414, `request target longer than ${maxUrlLength} bytes`);
+  if (url.length > maxUrlLength) {
+    throw new HandshakeError('PW_ERR_URI_TOO_LONG', 414, `request target longer than ${maxUrlLength} bytes`);
+  }
   const match = HTTP_VERSION.exec(version);
   if (!match) throw badRequest('malformed HTTP version');
   return {
@@ -158,7 +160,7 @@ function parseHeaderLines(lines: string[], makeError: (message: string) => Error
 }
 
 function badRequest(message: string): HandshakeError {
-  return new HandshakeError(400, message);
+  return new HandshakeError('PW_ERR_MALFORMED_REQUEST', 400, message);
 }
 
 /** Split a comma-separated field value into its trimmed, non-empty elements (RFC 9110 §5.6.1). */

@@ -10,7 +10,7 @@ import type { Hub, HubMessage, PublishInput, Replay, Session, SessionSink } from
 import { HttpError } from './http-io.js';
 import { checkOrigin, identify, type Identity, type IdentitySettings } from './identity.js';
 import type { Metrics, Transport } from './metrics.js';
-import { checkChannel, serializeData, type Command, type Ref } from './wire.js';
+import { checkChannel, CommandError, serializeData, type Command, type Ref } from './wire.js';
 
 /**
  * The application hook: one object sees every session, whatever its
@@ -46,6 +46,12 @@ export interface Settings extends IdentitySettings {
   retryMs: number;
   now: () => number;
 }
+
+/**
+ * What a refused request or command is answered with: its status and message.
+ * Hooks may throw either to refuse with a status of their choice.
+ */
+export type Refusal = HttpError | CommandError;
 
 /** A connect request that passed its checks: who, which channels, and from where to resume. */
 export interface Admission {
@@ -116,7 +122,7 @@ export class PushCore {
     }
     for (const channel of channels) {
       checkChannel(channel);
-      await this.checkSubscribe(channel, identity);
+      if (!(await this.maySubscribe(channel, identity))) throw new HttpError(403, `not allowed to subscribe to ${channel}`);
     }
     return { identity, channels, since: since === null || since === '' ? undefined : since };
   }
@@ -201,7 +207,7 @@ export class PushCore {
     return this.hub.publish({ ...input, json });
   }
 
-  /** Run a client's command; throws HttpError for a refusal. */
+  /** Run a client's command; throws CommandError for a refusal. */
   async run(client: Client, command: Command): Promise<Ack> {
     this.metrics.received[client.transport]++;
     const ack: Ack = command.ref === undefined ? { type: 'ack' } : { type: 'ack', ref: command.ref };
@@ -209,9 +215,9 @@ export class PushCore {
       case 'subscribe':
         if (!client.session.channels.has(command.channel)) {
           if (client.session.channels.size >= this.settings.maxChannels) {
-            throw new HttpError(422, `at most ${this.settings.maxChannels} channels per session`);
+            throw new CommandError('PW_ERR_TOO_MANY_CHANNELS', 422, `at most ${this.settings.maxChannels} channels per session`);
           }
-          await this.checkSubscribe(command.channel, client.identity);
+          await this.checkSubscribeCommand(command.channel, client.identity);
           this.hub.subscribe(client.session, command.channel);
         }
         return { ...ack, channel: command.channel };
@@ -219,7 +225,7 @@ export class PushCore {
         this.hub.unsubscribe(client.session, command.channel);
         return { ...ack, channel: command.channel };
       case 'publish': {
-        await this.checkPublish(command.channel, client.identity);
+        await this.checkPublishCommand(command.channel, client.identity);
         const { message, delivered } = this.publish({
           target: { channel: command.channel },
           event: command.event,
@@ -251,9 +257,9 @@ export class PushCore {
     this.onBug?.(bug);
   }
 
-  /** The answer for a failed request: an HttpError as it is; anything else is a bug, reported and answered 500. */
-  refusal(error: unknown, session: Session | null): HttpError {
-    if (error instanceof HttpError) return error;
+  /** The answer for a failed request or command: a Refusal as it is; anything else is a bug, reported and answered 500. */
+  refusal(error: unknown, session: Session | null): Refusal {
+    if (error instanceof HttpError || error instanceof CommandError) return error;
     this.reportError(session, error);
     return new HttpError(500, 'internal server error');
   }
@@ -267,18 +273,23 @@ export class PushCore {
     return replay;
   }
 
-  private async checkSubscribe(channel: string, identity: Identity): Promise<void> {
-    const { authorize } = this.settings;
-    if (authorize && !(await authorize(channel, identity))) {
-      throw new HttpError(403, `not allowed to subscribe to ${channel}`);
+  private async checkSubscribeCommand(channel: string, identity: Identity): Promise<void> {
+    if (!(await this.maySubscribe(channel, identity))) {
+      throw new CommandError('PW_ERR_SUBSCRIBE_FORBIDDEN', 403, `not allowed to subscribe to ${channel}`);
     }
   }
 
-  private async checkPublish(channel: string, identity: Identity): Promise<void> {
+  /** Clients publish only where clientPublish allows, and only where they may subscribe. */
+  private async checkPublishCommand(channel: string, identity: Identity): Promise<void> {
     const { clientPublish } = this.settings;
     const allowed = typeof clientPublish === 'function' ? await clientPublish(channel, identity) : clientPublish;
-    if (!allowed) throw new HttpError(403, `clients may not publish to ${channel}`);
-    await this.checkSubscribe(channel, identity);
+    if (!allowed) throw new CommandError('PW_ERR_PUBLISH_FORBIDDEN', 403, `clients may not publish to ${channel}`);
+    await this.checkSubscribeCommand(channel, identity);
+  }
+
+  private async maySubscribe(channel: string, identity: Identity): Promise<boolean> {
+    const { authorize } = this.settings;
+    return !authorize || (await authorize(channel, identity));
   }
 }
 

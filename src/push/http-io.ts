@@ -2,21 +2,51 @@
 // their status, JSON responses, bounded body reading.
 import type * as http from 'node:http';
 
-/** A request refused with `status`; answered as `{"error": message}`. */
+// An HTTP refusal is told apart by its status; its code names that status,
+// so every pushwire error can be matched on `code` alike.
+const HTTP_ERROR_CODES = {
+  400: 'PW_ERR_BAD_REQUEST',
+  401: 'PW_ERR_UNAUTHORIZED',
+  403: 'PW_ERR_FORBIDDEN',
+  404: 'PW_ERR_NOT_FOUND',
+  405: 'PW_ERR_METHOD_NOT_ALLOWED',
+  413: 'PW_ERR_BODY_TOO_LARGE',
+  422: 'PW_ERR_INVALID_INPUT',
+  426: 'PW_ERR_UPGRADE_REQUIRED',
+  429: 'PW_ERR_TOO_MANY_REQUESTS',
+  500: 'PW_ERR_INTERNAL',
+  503: 'PW_ERR_UNAVAILABLE',
+} as const;
+
+/** The code of an HttpError: the name of its status, or `PW_ERR_HTTP` for a status not listed. */
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[keyof typeof HTTP_ERROR_CODES] | 'PW_ERR_HTTP';
+
+/**
+ * A request refused with `status`; answered as `{"error": message}`.
+ * `PushServer.publish` throws it (422, `PW_ERR_INVALID_INPUT`) for an invalid
+ * publish, and hooks such as `authorize` may throw it to refuse a connect with
+ * a status of their choice.
+ */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
+  /** Stable code to branch on, named after the status: 422 is `PW_ERR_INVALID_INPUT`. */
+  readonly code: HttpErrorCode;
+
   constructor(
     readonly status: number,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
+    this.code = (HTTP_ERROR_CODES as Record<number, HttpErrorCode>)[status] ?? 'PW_ERR_HTTP';
   }
 }
 
 /** Options that cannot work together, found before anything listens. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** Stable code to branch on; the message names the option. */
+  readonly code = 'PW_ERR_INVALID_CONFIG';
 }
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
@@ -37,8 +67,11 @@ export function sendJson(
   response.end(text);
 }
 
-/** Answer an HttpError as `{"error": …}` with its status and headers. */
-export function sendError(response: http.ServerResponse, error: HttpError): void {
+/** Answer a refusal (an HttpError, or a CommandError met over HTTP) as `{"error": …}` with its status and headers. */
+export function sendError(
+  response: http.ServerResponse,
+  error: { status: number; message: string; headers?: Record<string, string> },
+): void {
   sendJson(response, error.status, { error: error.message }, error.headers);
 }
 

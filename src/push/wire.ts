@@ -1,6 +1,8 @@
 // pushwire's JSON wire contract, shared by every transport and the publish
 // API: what a client may send (commands), what a backend may publish, and the
 // envelope every delivered message travels in. Pure functions: no I/O.
+// Publishes are refused with HttpError (they arrive over HTTP or from code),
+// commands with CommandError (the client is told the status, on any transport).
 import type { HubMessage, Target } from '../hub/hub.js';
 import type { Command, MessageEnvelope, Ref } from './contract.js';
 import { HttpError } from './http-io.js';
@@ -68,26 +70,61 @@ export function serializeData(data: unknown, where = ''): string {
   return json;
 }
 
+// ---- refusals ----
+
+/** Why a client's command was refused. */
+export type CommandErrorCode =
+  | 'PW_ERR_NOT_JSON' // 400 a WebSocket text frame that is not JSON
+  | 'PW_ERR_BINARY_COMMAND' // 400 a binary WebSocket frame
+  | 'PW_ERR_INVALID_COMMAND' // 422 unknown type; unknown, missing or malformed field (channel, event, ref)
+  | 'PW_ERR_TOO_MANY_CHANNELS' // 422 a subscribe past maxChannels
+  | 'PW_ERR_SUBSCRIBE_FORBIDDEN' // 403 `authorize` said no
+  | 'PW_ERR_PUBLISH_FORBIDDEN' // 403 `clientPublish` said no
+  | 'PW_ERR_TOO_MANY_PENDING'; // 429 more commands waiting for an answer than a client may have
+
+/**
+ * A client's command (a WebSocket frame or `POST /send`) was refused. The
+ * client is told `status`: as `{"type":"error","code":<status>,…}` on a
+ * WebSocket, as the HTTP status on `/send`. `code` says why, for the server.
+ */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  constructor(
+    /** Stable reason to branch on. */
+    readonly code: CommandErrorCode,
+    /** HTTP-style status the client is told: 400, 403, 422, 429. */
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How a validator refuses: the shared name checks serve publishes, connects and commands alike. */
+type Refuse = (message: string) => Error;
+const invalidInput: Refuse = (message) => new HttpError(422, message);
+const invalidCommand: Refuse = (message) => new CommandError('PW_ERR_INVALID_COMMAND', 422, message);
+
 // ---- names ----
 
-/** Throws 422 unless `value` is a channel name: 1–200 of A–Z a–z 0–9 _ . : @ / = + ~ ! -. */
-export function checkChannel(value: unknown, field = 'channel'): string {
+/** `value` if it is a channel name (1–200 of A–Z a–z 0–9 _ . : @ / = + ~ ! -); otherwise throws `refuse`'s error, by default HttpError 422. */
+export function checkChannel(value: unknown, field = 'channel', refuse: Refuse = invalidInput): string {
   if (typeof value !== 'string' || !CHANNEL_NAME.test(value)) {
-    throw new HttpError(422, `${field} must be 1-${MAX_NAME_LENGTH} characters from A-Z a-z 0-9 _ . : @ / = + ~ ! -`);
+    throw refuse(`${field} must be 1-${MAX_NAME_LENGTH} characters from A-Z a-z 0-9 _ . : @ / = + ~ ! -`);
   }
   return value;
 }
 
-function checkName(value: unknown, field: string): string {
+function checkName(value: unknown, field: string, refuse: Refuse): string {
   if (typeof value !== 'string' || value === '' || value.length > MAX_NAME_LENGTH || /[\r\n\0]/.test(value)) {
-    throw new HttpError(422, `${field} must be a string of 1-${MAX_NAME_LENGTH} characters without line breaks`);
+    throw refuse(`${field} must be a string of 1-${MAX_NAME_LENGTH} characters without line breaks`);
   }
   return value;
 }
 
-function checkFields(object: Record<string, unknown>, allowed: readonly string[], what: string): void {
+function checkFields(object: Record<string, unknown>, allowed: readonly string[], what: string, refuse: Refuse): void {
   for (const key of Object.keys(object)) {
-    if (!allowed.includes(key)) throw new HttpError(422, `unknown field ${JSON.stringify(key)} in ${what}`);
+    if (!allowed.includes(key)) throw refuse(`unknown field ${JSON.stringify(key)} in ${what}`);
   }
 }
 
@@ -138,19 +175,19 @@ export function parsePublishBody(
 /** Validate one publish object (see parsePublishBody). */
 export function parsePublish(value: unknown, nowMs: number): PublishRequest {
   if (!isObject(value)) throw new HttpError(422, 'a publish is a JSON object (or an array of them)');
-  checkFields(value, PUBLISH_FIELDS, 'a publish');
+  checkFields(value, PUBLISH_FIELDS, 'a publish', invalidInput);
   const targets = [value.channel !== undefined, value.uid !== undefined, value.broadcast !== undefined];
   const count = targets.filter(Boolean).length;
   if (count === 0) throw new HttpError(422, 'missing target: give one of "channel", "uid" or "broadcast": true');
   if (count > 1) throw new HttpError(422, 'give exactly one target: "channel", "uid" or "broadcast"');
   let target: Target;
   if (value.channel !== undefined) target = { channel: checkChannel(value.channel) };
-  else if (value.uid !== undefined) target = { uid: checkName(value.uid, 'uid') };
+  else if (value.uid !== undefined) target = { uid: checkName(value.uid, 'uid', invalidInput) };
   else if (value.broadcast === true) target = { broadcast: true };
   else throw new HttpError(422, '"broadcast" must be true');
   if (!('data' in value)) throw new HttpError(422, 'missing "data" (any JSON value, null included)');
   const request: PublishRequest = { target, data: value.data };
-  if (value.event !== undefined) request.event = checkName(value.event, 'event');
+  if (value.event !== undefined) request.event = checkName(value.event, 'event', invalidInput);
   if (value.delayMs !== undefined && value.at !== undefined) throw new HttpError(422, 'give "delayMs" or "at", not both');
   if (value.delayMs !== undefined) {
     const delay = value.delayMs;
@@ -185,46 +222,47 @@ export function refOf(value: unknown): Ref | undefined {
   return undefined;
 }
 
-/** Validate a parsed command; throws HttpError 422 naming the problem. */
+/** Validate a parsed command; throws CommandError 422 (`PW_ERR_INVALID_COMMAND`) naming the problem. */
 export function parseCommand(value: unknown): Command {
-  if (!isObject(value)) throw new HttpError(422, 'a command is a JSON object with a "type"');
+  if (!isObject(value)) throw invalidCommand('a command is a JSON object with a "type"');
   const type = value.type;
   if (typeof type !== 'string' || !Object.hasOwn(COMMAND_FIELDS, type)) {
-    throw new HttpError(422, 'unknown command type; use "subscribe", "unsubscribe", "publish" or "send"');
+    throw invalidCommand('unknown command type; use "subscribe", "unsubscribe", "publish" or "send"');
   }
-  checkFields(value, COMMAND_FIELDS[type as Command['type']], `a ${type} command`);
+  checkFields(value, COMMAND_FIELDS[type as Command['type']], `a ${type} command`, invalidCommand);
   if (value.ref !== undefined && refOf(value) === undefined) {
-    throw new HttpError(422, `"ref" must be a number or a string of at most ${MAX_NAME_LENGTH} characters`);
+    throw invalidCommand(`"ref" must be a number or a string of at most ${MAX_NAME_LENGTH} characters`);
   }
   const ref = refOf(value);
   const withRef = <T extends object>(command: T): T => (ref === undefined ? command : { ...command, ref });
   switch (type) {
     case 'subscribe':
     case 'unsubscribe':
-      return withRef({ type, channel: checkChannel(value.channel) });
+      return withRef({ type, channel: checkChannel(value.channel, 'channel', invalidCommand) });
     case 'publish': {
-      if (!('data' in value)) throw new HttpError(422, 'missing "data" (any JSON value, null included)');
-      const command: Command = { type, channel: checkChannel(value.channel), data: value.data };
-      if (value.event !== undefined) command.event = checkName(value.event, 'event');
+      if (!('data' in value)) throw invalidCommand('missing "data" (any JSON value, null included)');
+      const command: Command = { type, channel: checkChannel(value.channel, 'channel', invalidCommand), data: value.data };
+      if (value.event !== undefined) command.event = checkName(value.event, 'event', invalidCommand);
       return withRef(command);
     }
     default:
-      if (!('data' in value)) throw new HttpError(422, 'missing "data" (any JSON value, null included)');
+      if (!('data' in value)) throw invalidCommand('missing "data" (any JSON value, null included)');
       return withRef({ type: 'send', data: value.data });
   }
 }
 
-/** Parse a command from text (a WebSocket frame); 400 for text that is not JSON. */
-export function parseCommandText(text: string): { command: Command } | { error: HttpError; ref?: Ref } {
+/** Parse a command from text (a WebSocket frame); 400 (`PW_ERR_NOT_JSON`) for text that is not JSON. */
+export function parseCommandText(text: string): { command: Command } | { error: CommandError; ref?: Ref } {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { error: new HttpError(400, 'not JSON: a command is a JSON object with a "type"') };
+    return { error: new CommandError('PW_ERR_NOT_JSON', 400, 'not JSON: a command is a JSON object with a "type"') };
   }
   try {
     return { command: parseCommand(value) };
   } catch (error) {
-    return { error: error as HttpError, ref: refOf(value) };
+    if (!(error instanceof CommandError)) throw error;
+    return { error, ref: refOf(value) };
   }
 }

@@ -7,10 +7,9 @@ import type { HubMessage } from '../hub/hub.js';
 import { WebSocketServer } from '../ws/server.js';
 import { OPEN, PreparedMessage, type WebSocket } from '../ws/websocket.js';
 import { POLICY_CLOSE, refusalCloseCode, SLOW_CONSUMER_CLOSE } from './contract.js';
-import type { Client, Opening, PushCore, SessionTransport } from './core.js';
-import { HttpError } from './http-io.js';
+import type { Client, Opening, PushCore, Refusal, SessionTransport } from './core.js';
 import { TurnCork } from './turn-cork.js';
-import { envelopeJson, parseCommandText, type Ref } from './wire.js';
+import { CommandError, envelopeJson, parseCommandText, type Ref } from './wire.js';
 
 export interface WebSocketTransportSettings {
   maxMessageBytes: number;
@@ -126,7 +125,7 @@ export class WebSocketTransport implements SessionTransport<WsClient, WebSocket>
 
   private receive(client: WsClient, data: Buffer, isBinary: boolean): void {
     if (isBinary) {
-      this.refuse(client, new HttpError(400, 'binary frames are not accepted; send JSON text'));
+      this.refuse(client, new CommandError('PW_ERR_BINARY_COMMAND', 400, 'binary frames are not accepted; send JSON text'));
       return;
     }
     const parsed = parseCommandText(data.toString('utf8'));
@@ -137,7 +136,7 @@ export class WebSocketTransport implements SessionTransport<WsClient, WebSocket>
     }
     const { command } = parsed;
     if (client.pending >= this.settings.maxPendingCommands) {
-      this.refuse(client, new HttpError(429, 'too many commands waiting for an answer'), command.ref);
+      this.refuse(client, new CommandError('PW_ERR_TOO_MANY_PENDING', 429, 'too many commands waiting for an answer'), command.ref);
       return;
     }
     // Commands are answered in the order they came, even when a hook is async.
@@ -155,7 +154,7 @@ export class WebSocketTransport implements SessionTransport<WsClient, WebSocket>
   }
 
   /** Answer with an error message; past the client's error budget, close with 1008 (policy violation). */
-  private refuse(client: WsClient, error: HttpError, ref?: Ref): void {
+  private refuse(client: WsClient, error: Refusal, ref?: Ref): void {
     const ws = client.socket;
     if (ws.readyState !== OPEN) return;
     const reply: Record<string, unknown> = { type: 'error', code: error.status, message: error.message };

@@ -66,7 +66,7 @@ export function connectClient(
     : net.connect({ host, port });
   const reader = new HeadReader();
   const timer = setTimeout(() => {
-    outcome.failed(new ClientHandshakeError('opening handshake timed out'));
+    outcome.failed(new ClientHandshakeError('PW_ERR_HANDSHAKE_TIMEOUT', 'opening handshake timed out'));
   }, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
   timer.unref();
   socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(request));
@@ -77,7 +77,7 @@ export function connectClient(
     try {
       done = reader.push(chunk);
       if (!done) return;
-      const response = parseResponseHead(done.head, (message) => new ClientHandshakeError(message));
+      const response = parseResponseHead(done.head, (message) => new ClientHandshakeError('PW_ERR_MALFORMED_RESPONSE', message));
       const agreed = verifyServerResponse(response, { key, protocols, extensionsOffered: deflateOptions !== null });
       protocol = agreed.protocol;
       if (agreed.extensions !== undefined) deflate = acceptDeflateResponse(agreed.extensions, deflateOptions!);
@@ -98,7 +98,7 @@ export function connectClient(
   });
   socket.on('close', () => {
     clearTimeout(timer);
-    outcome.failed(new ClientHandshakeError('connection closed during the opening handshake'));
+    outcome.failed(new ClientHandshakeError('PW_ERR_CONNECTION_CLOSED', 'connection closed during the opening handshake'));
   });
   return socket;
 }

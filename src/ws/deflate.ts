@@ -178,8 +178,8 @@ export class PerMessageDeflate {
         this.decompressing = false;
         job.callback(
           'tooBig' in outcome
-            ? new ProtocolError(1009, `decompressed message exceeds maxPayload (${this.maxPayload} bytes)`)
-            : new ProtocolError(1007, `invalid compressed data: ${outcome.error.message}`),
+            ? new ProtocolError('PW_ERR_MESSAGE_TOO_BIG', 1009, `decompressed message exceeds maxPayload (${this.maxPayload} bytes)`)
+            : new ProtocolError('PW_ERR_INVALID_COMPRESSED_DATA', 1007, `invalid compressed data: ${outcome.error.message}`),
         );
       });
     });

@@ -222,7 +222,7 @@ export class WebSocketServer<Request extends UpgradeRequest = UpgradeRequest> ex
       const state = (socket as HandshakeSocket)[kHandshake];
       if (state && state.deadline <= now) {
         this.pendingHandshakes.delete(socket);
-        refuse(socket, new HandshakeError(408, 'opening handshake timed out'));
+        refuse(socket, new HandshakeError('PW_ERR_HANDSHAKE_TIMEOUT', 408, 'opening handshake timed out'));
       }
     }
   }
@@ -241,8 +241,8 @@ export class WebSocketServer<Request extends UpgradeRequest = UpgradeRequest> ex
     let protocol: string;
     let deflate: ReturnType<typeof negotiateDeflate> = null;
     try {
-      if (this.closed) throw new HandshakeError(503, 'server is shutting down');
-      if (!this.pathMatches(request.url)) throw new HandshakeError(404, 'no WebSocket endpoint at this path');
+      if (this.closed) throw new HandshakeError('PW_ERR_SHUTTING_DOWN', 503, 'server is shutting down');
+      if (!this.pathMatches(request.url)) throw new HandshakeError('PW_ERR_NO_ENDPOINT', 404, 'no WebSocket endpoint at this path');
       const offer = validateUpgradeRequest(request);
       protocol = this.chooseProtocol(offer.protocols, request);
       // RFC 7692 §5: accept the first acceptable permessage-deflate offer, or none.
@@ -258,11 +258,11 @@ export class WebSocketServer<Request extends UpgradeRequest = UpgradeRequest> ex
         });
         if (verdict !== true) {
           throw verdict === false
-            ? new HandshakeError(403, 'connection refused')
-            : new HandshakeError(verdict.status, verdict.message ?? 'connection refused', verdict.headers);
+            ? new HandshakeError('PW_ERR_REFUSED', 403, 'connection refused')
+            : new HandshakeError('PW_ERR_REFUSED', verdict.status, verdict.message ?? 'connection refused', verdict.headers);
         }
       }
-      if (this.closed) throw new HandshakeError(503, 'server is shutting down');
+      if (this.closed) throw new HandshakeError('PW_ERR_SHUTTING_DOWN', 503, 'server is shutting down');
       if (socket.destroyed) return;
       const extensionHeaders: [string, string][] = deflate ? [['Sec-WebSocket-Extensions', deflate.response]] : [];
       socket.write(acceptResponse(offer.key, protocol || undefined, extensionHeaders));
@@ -289,7 +289,7 @@ export class WebSocketServer<Request extends UpgradeRequest = UpgradeRequest> ex
   private toHandshakeError(error: unknown): HandshakeError {
     if (error instanceof HandshakeError) return error;
     if (this.listenerCount('error') > 0) this.emit('error', error instanceof Error ? error : new Error(String(error)));
-    return new HandshakeError(500, 'internal server error');
+    return new HandshakeError('PW_ERR_INTERNAL', 500, 'internal server error');
   }
 
   private pathMatches(url: string | undefined): boolean {

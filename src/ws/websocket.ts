@@ -325,7 +325,7 @@ export class WebSocket extends EventEmitter {
   close(code?: number, reason?: string): void {
     if (this.state === CLOSED || this.state === CLOSING) return;
     if (this.state === CONNECTING) {
-      this.failHandshake(new ClientHandshakeError('closed before the connection was established'));
+      this.failHandshake(new ClientHandshakeError('PW_ERR_CONNECTION_CLOSED', 'closed before the connection was established'));
       return;
     }
     encodeClosePayload(code, reason); // throws now for a code that may not be sent
@@ -521,7 +521,7 @@ export class WebSocket extends EventEmitter {
       if (error) return this.failInbound(error as ProtocolError);
       // RFC 7692 §6: the inflated text is what must be UTF-8 (RFC 6455 §8.1).
       if (!isBinary && !isUtf8(result!)) {
-        return this.failInbound(new ProtocolError(1007, 'text message is not valid UTF-8'));
+        return this.failInbound(new ProtocolError('PW_ERR_INVALID_UTF8', 1007, 'text message is not valid UTF-8'));
       }
       entry.data = result!;
       this.deliverInbound();

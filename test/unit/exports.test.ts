@@ -6,7 +6,10 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import * as root from '../../src/index.js';
 import * as protocol from '../../src/protocol/index.js';
-import * as client from '../../src/client/pushwire-client.js';
+
+// The browser client is imported by URL, not by a literal path: tsc would
+// otherwise check it in this Node-typed project, without the DOM it needs.
+const client = (await import(new URL('../../src/client/pushwire-client.ts', import.meta.url).href)) as Record<string, unknown>;
 
 /** Entry points of the package (package.json "exports") and the runtime names each exports, sorted. */
 const ENTRIES = {
@@ -14,7 +17,7 @@ const ENTRIES = {
   'src/index.ts': {
     module: root,
     names: [
-      'CLOSED', 'CLOSING', 'CONNECTING', 'ClientHandshakeError', 'CloseCode', 'ConfigError', 'FINAL_CLOSE_CODES',
+      'CLOSED', 'CLOSING', 'CONNECTING', 'ClientHandshakeError', 'CloseCode', 'CommandError', 'ConfigError', 'FINAL_CLOSE_CODES',
       'HandshakeError', 'HttpError', 'Hub', 'InvalidStateError', 'OPEN', 'PreparedMessage', 'ProtocolError',
       'PushServer', 'TokenError', 'WebSocket', 'WebSocketServer', 'createServer', 'isFinalCloseCode',
       'protocol', // deprecated: the same as "./protocol"

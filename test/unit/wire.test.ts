@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { HubMessage } from '../../src/hub/hub.js';
 import { HttpError } from '../../src/push/http-io.js';
-import { envelopeJson, MAX_SCHEDULE_MS, parseCommand, parseCommandText, parsePublishBody, toEnvelope } from '../../src/push/wire.js';
+import { CommandError, envelopeJson, MAX_SCHEDULE_MS, parseCommand, parseCommandText, parsePublishBody, toEnvelope } from '../../src/push/wire.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 const fields = fc.constantFrom('channel', 'uid', 'broadcast', 'event', 'data', 'delayMs', 'at', 'type', 'ref', 'x');
@@ -11,15 +11,19 @@ const fields = fc.constantFrom('channel', 'uid', 'broadcast', 'event', 'data', '
 const looseObject = fc.dictionary(fields, fc.oneof(fc.jsonValue(), fc.string(), fc.constant(true)), { maxKeys: 5 });
 const anyInput = fc.oneof(fc.jsonValue(), looseObject, fc.array(looseObject, { maxLength: 3 }));
 
-function refusal(run: () => unknown): HttpError {
+/** The error `run` throws, which must be an `Expected`. */
+function thrown<E extends Error>(run: () => unknown, Expected: new (...args: never[]) => E): E {
   try {
     run();
   } catch (error) {
-    if (error instanceof HttpError) return error;
+    if (error instanceof Expected) return error;
     throw error;
   }
   throw new Error('expected a refusal');
 }
+
+const refusal = (run: () => unknown): HttpError => thrown(run, HttpError);
+const commandRefusal = (run: () => unknown): CommandError => thrown(run, CommandError);
 
 describe('publish bodies', () => {
   it('anything either parses or is refused with a 422 HttpError, never another exception', () => {
@@ -29,7 +33,7 @@ describe('publish bodies', () => {
           parsePublishBody(input, NOW, 10);
         } catch (error) {
           expect(error).toBeInstanceOf(HttpError);
-          expect((error as HttpError).status).toBe(422);
+          expect(error).toMatchObject({ status: 422, code: 'PW_ERR_INVALID_INPUT' });
         }
       }),
     );
@@ -70,12 +74,17 @@ describe('publish bodies', () => {
 });
 
 describe('client commands', () => {
-  it('any text either parses or gives a 400/422 error, keeping the ref when there is one', () => {
+  it('any text either parses or gives a CommandError: 400 not JSON or 422 invalid, never an HttpError', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), anyInput.map((v) => JSON.stringify(v))), (text) => {
         const result = parseCommandText(text);
-        if ('error' in result) expect([400, 422]).toContain(result.error.status);
-        else expect(['subscribe', 'unsubscribe', 'publish', 'send']).toContain(result.command.type);
+        if ('error' in result) {
+          expect(result.error).toBeInstanceOf(CommandError);
+          expect([
+            { code: 'PW_ERR_NOT_JSON', status: 400 },
+            { code: 'PW_ERR_INVALID_COMMAND', status: 422 },
+          ]).toContainEqual({ code: result.error.code, status: result.error.status });
+        } else expect(['subscribe', 'unsubscribe', 'publish', 'send']).toContain(result.command.type);
       }),
     );
   });
@@ -85,11 +94,11 @@ describe('client commands', () => {
     expect(parseCommand({ type: 'publish', channel: 'a', event: 'e', data: [1] })).toEqual({ type: 'publish', channel: 'a', event: 'e', data: [1] });
     expect(parseCommand({ type: 'send', data: null })).toEqual({ type: 'send', data: null });
     expect(parseCommandText('{"type":"unsubscribe","channel":"a"}')).toEqual({ command: { type: 'unsubscribe', channel: 'a' } });
-    expect(parseCommandText('{"type":"send","ref":"r9"}')).toMatchObject({ error: { status: 422 }, ref: 'r9' });
-    expect(refusal(() => parseCommand({ type: 'subscribe', channel: '' })).message).toMatch(/^channel must be/);
-    expect(refusal(() => parseCommand({ type: 'send', data: 1, ref: { no: 1 } })).message).toMatch(/"ref"/);
-    expect(refusal(() => parseCommand({ type: 'send', data: 1, extra: 1 })).message).toBe('unknown field "extra" in a send command');
-    expect(refusal(() => parseCommand({ type: 'constructor' })).message).toMatch(/unknown command type/);
+    expect(parseCommandText('{"type":"send","ref":"r9"}')).toMatchObject({ error: { status: 422, code: 'PW_ERR_INVALID_COMMAND' }, ref: 'r9' });
+    expect(commandRefusal(() => parseCommand({ type: 'subscribe', channel: '' })).message).toMatch(/^channel must be/);
+    expect(commandRefusal(() => parseCommand({ type: 'send', data: 1, ref: { no: 1 } })).message).toMatch(/"ref"/);
+    expect(commandRefusal(() => parseCommand({ type: 'send', data: 1, extra: 1 })).message).toBe('unknown field "extra" in a send command');
+    expect(commandRefusal(() => parseCommand({ type: 'constructor' })).message).toMatch(/unknown command type/);
   });
 });
 
