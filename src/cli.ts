@@ -43,8 +43,11 @@ export interface CliFlags {
   history?: number;
   historyAgeSeconds?: number;
   pushPort?: number;
+  pushKey?: string;
   clientPublish: boolean;
   demo: boolean;
+  devIdentity: boolean;
+  userChannelPrefix?: string;
 }
 
 interface OptionBase {
@@ -105,7 +108,7 @@ const OPTIONS: OptionSpec[] = [
     flag: '--jwt-secret',
     placeholder: 'SECRET',
     env: 'PUSHWIRE_JWT_SECRET',
-    help: { serve: 'HS256 secret of client tokens (without one, ?uid= is trusted on loopback)' },
+    help: { serve: 'HS256 secret of client tokens (the way clients prove a uid)' },
     set: (f, v, source) => (f.jwtSecret = nonEmpty(source, v)),
   },
   {
@@ -141,6 +144,29 @@ const OPTIONS: OptionSpec[] = [
     set: (f, v, source) => (f.pushPort = integer(source, v, 0, 65535)),
   },
   {
+    kind: 'value',
+    flag: '--push-key',
+    placeholder: 'KEY',
+    env: 'PUSHWIRE_PUSH_KEY',
+    help: { serve: 'push-port connections must first send AUTH <KEY>' },
+    set: (f, v, source) => (f.pushKey = nonEmpty(source, v)),
+  },
+  {
+    kind: 'switch',
+    flag: '--dev-identity',
+    env: 'PUSHWIRE_DEV_IDENTITY',
+    help: { serve: 'trust ?uid= without proof (development only; on with --demo)' },
+    set: (f, on) => (f.devIdentity = on),
+  },
+  {
+    kind: 'value',
+    flag: '--user-channel-prefix',
+    placeholder: 'PREFIX',
+    env: 'PUSHWIRE_USER_CHANNEL_PREFIX',
+    help: { serve: 'channels PREFIX<uid> only that user may subscribe to, e.g. user:' },
+    set: (f, v, source) => (f.userChannelPrefix = nonEmpty(source, v)),
+  },
+  {
     kind: 'switch',
     flag: '--client-publish',
     env: 'PUSHWIRE_CLIENT_PUBLISH',
@@ -151,7 +177,7 @@ const OPTIONS: OptionSpec[] = [
     kind: 'switch',
     flag: '--demo',
     env: 'PUSHWIRE_DEMO',
-    help: { serve: 'serve the demo chat at / (clients may publish to demo:*)' },
+    help: { serve: 'serve the demo chat at / (clients may publish to demo:*; implies --dev-identity)' },
     set: (f, on) => (f.demo = on),
   },
   {
@@ -210,6 +236,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     deflate: undefined,
     clientPublish: false,
     demo: false,
+    devIdentity: false,
   };
   const given: GivenFlag[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -329,23 +356,19 @@ export async function startServe(flags: CliFlags): Promise<{ server: PushServer;
     historySize: flags.history,
     historyAgeMs: flags.historyAgeSeconds === undefined ? undefined : flags.historyAgeSeconds * 1000,
     pushPort: flags.pushPort,
+    pushKey: flags.pushKey,
     clientPublish: flags.clientPublish,
     demo: flags.demo,
+    devIdentity: flags.devIdentity || undefined,
+    userChannelPrefix: flags.userChannelPrefix,
     perMessageDeflate: flags.deflate ?? false,
   });
   return { server, ...(await server.listen(flags.port ?? DEFAULT_PORT.serve, flags.host)) };
 }
 
-/**
- * Whether `serve` takes `?uid=` on trust. PushServer.listen() decides that
- * (no JWT secret, on a loopback host); this repeats its rule only to warn,
- * and test/integration/cli.test.ts checks the warning against what the
- * server actually accepts, so the two cannot drift apart unnoticed.
- */
+/** Whether `serve` takes `?uid=` on trust: only when asked to (--dev-identity, or --demo without a JWT secret). */
 function trustsUid(flags: CliFlags): boolean {
-  const host = flags.host;
-  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-  return loopback && flags.jwtSecret === undefined;
+  return (flags.devIdentity || flags.demo) && flags.jwtSecret === undefined;
 }
 
 function hostForUrl(host: string): string {
@@ -410,8 +433,8 @@ async function runServe(flags: CliFlags): Promise<Closer> {
   process.stdout.write(`pushwire serve listening on http://${base}/ (ws://${base}/ws${push})\n`);
   if (trustsUid(flags)) {
     process.stderr.write(
-      'WARNING: no JWT secret, so ?uid= is trusted: any client that reaches this port can claim to be any user.\n' +
-        'WARNING: fine for development; set --jwt-secret or PUSHWIRE_JWT_SECRET before real users connect.\n',
+      'WARNING: development identity is on, so ?uid= is trusted: any client that reaches this port can claim to be any user.\n' +
+        'WARNING: fine for development; drop --dev-identity/--demo and set --jwt-secret before real users connect.\n',
     );
   }
   if (flags.demo) process.stdout.write(`demo: open http://${base}/ in two browser windows\n`);

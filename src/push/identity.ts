@@ -13,7 +13,7 @@ export interface Identity {
 
 export interface IdentitySettings {
   jwtSecret?: string;
-  /** Accept `?uid=` without proof: development on a loopback host without a secret. */
+  /** Accept `?uid=` without proof (development identity: an explicit opt-in). */
   devIdentity: boolean;
   leewaySeconds: number;
 }
@@ -45,7 +45,9 @@ export function identify(
   }
   if (token !== undefined) throw new HttpError(401, 'this server has no JWT secret, so it cannot check tokens');
   if (uid === null) return {};
-  if (!settings.devIdentity) throw new HttpError(401, '?uid= is accepted only on a loopback host; configure a JWT secret');
+  if (!settings.devIdentity) {
+    throw new HttpError(401, '?uid= is taken on trust only with development identity (--dev-identity); send a token');
+  }
   if (uid === '' || uid.length > MAX_NAME_LENGTH) throw new HttpError(400, `uid must be 1-${MAX_NAME_LENGTH} characters`);
   return { uid };
 }

@@ -24,8 +24,20 @@ import { WebSocketTransport } from './ws-transport.js';
 export interface PushServerOptions {
   /** Required by POST /publish and /scheduled as `Authorization: Bearer <key>`; required to listen beyond loopback. */
   publishKey?: string;
-  /** HS256 secret of client tokens. Without one, `?uid=` is taken on trust, on a loopback host only. */
+  /** HS256 secret of client tokens: how a client proves its user id (`?token=` or `Authorization: Bearer`). */
   jwtSecret?: string;
+  /**
+   * Development identity: take `?uid=` on trust, without proof. Off by
+   * default (a same-host reverse proxy makes every client look like
+   * loopback); on with `demo`. Cannot be combined with `jwtSecret`.
+   */
+  devIdentity?: boolean;
+  /**
+   * Private channels without code: a channel named `<prefix><uid>` (e.g.
+   * `user:alice` with prefix `user:`) may be subscribed to only by that user.
+   * Checked before `authorize`. Default: none.
+   */
+  userChannelPrefix?: string;
   /** Clock skew tolerated on token `exp`/`nbf`, seconds. Default 5. */
   tokenLeewaySeconds?: number;
   /** Origins (scheme://host[:port], lower case) whose pages may connect; `*` or absent: any. */
@@ -158,10 +170,10 @@ export class PushServer extends EventEmitter {
     });
     this.settings = {
       jwtSecret: options.jwtSecret,
-      devIdentity: false, // decided by listen(): only on a loopback host
+      devIdentity: (options.devIdentity ?? options.demo ?? false) && options.jwtSecret === undefined,
       leewaySeconds: options.tokenLeewaySeconds ?? 5,
       allowedOrigins: options.allowedOrigins?.map((origin) => origin.toLowerCase()),
-      authorize: options.authorize,
+      authorize: withUserChannels(options.userChannelPrefix, options.authorize),
       clientPublish: options.demo ? demoPublish(options.clientPublish ?? false) : (options.clientPublish ?? false),
       handler: options.handler ?? {},
       maxChannels: options.maxChannels ?? 100,
@@ -231,7 +243,6 @@ export class PushServer extends EventEmitter {
     if (!loopback && this.options.publishKey === undefined) {
       throw new ConfigError(`refusing to listen on ${host} without a publish key: anyone could publish`);
     }
-    this.settings.devIdentity = loopback && this.options.jwtSecret === undefined;
     await listenOn(this.httpServer, port, host);
     const heartbeatMs = this.options.heartbeatMs ?? 15_000;
     this.maintenance = setInterval(() => {
@@ -396,6 +407,15 @@ export function createServer(options: PushServerOptions = {}): PushServer {
   return new PushServer(options);
 }
 
+/** `authorize`, behind the rule that `<prefix><uid>` channels belong to that user alone. */
+function withUserChannels(prefix: string | undefined, authorize: ChannelCheck | undefined): ChannelCheck | undefined {
+  if (prefix === undefined) return authorize;
+  return (channel, identity) => {
+    if (channel.startsWith(prefix) && channel.slice(prefix.length) !== identity.uid) return false;
+    return authorize ? authorize(channel, identity) : true;
+  };
+}
+
 /** In the demo, clients may also publish to `demo:` channels. */
 function demoPublish(clientPublish: boolean | ChannelCheck): ChannelCheck {
   return (channel, identity) =>
@@ -472,7 +492,10 @@ function checkOptions(options: PushServerOptions): void {
     }
   }
   if (options.heartbeatMs === 0) throw new ConfigError('heartbeatMs must be at least 1');
-  for (const name of ['publishKey', 'jwtSecret', 'pushKey'] as const) {
+  if (options.devIdentity && options.jwtSecret !== undefined) {
+    throw new ConfigError('devIdentity trusts ?uid= and jwtSecret requires proof: choose one');
+  }
+  for (const name of ['publishKey', 'jwtSecret', 'pushKey', 'userChannelPrefix'] as const) {
     if (options[name] === '') throw new ConfigError(`${name} must not be empty`);
   }
 }

@@ -13,7 +13,8 @@ export interface Running {
 }
 
 export async function startPush(options: PushServerOptions = {}): Promise<Running> {
-  const server = createServer({ pingIntervalMs: 0, ...options });
+  // Tests name users with ?uid=: development identity, unless a test configures tokens.
+  const server = createServer({ pingIntervalMs: 0, devIdentity: options.jwtSecret === undefined, ...options });
   const { port, pushPort } = await server.listen(0);
   return { server, base: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws`, pushPort };
 }

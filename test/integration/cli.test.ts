@@ -137,7 +137,8 @@ describe('pushwire CLI', () => {
     expect(serveHelp.stdout).toMatch(/^usage: pushwire serve /);
     expect(options(serveHelp.stdout)).toEqual([
       '--port', '--host', '--publish-key', '--jwt-secret', '--allowed-origins', '--history',
-      '--history-age', '--push-port', '--client-publish', '--demo', '--deflate',
+      '--history-age', '--push-port', '--push-key', '--dev-identity', '--user-channel-prefix',
+      '--client-publish', '--demo', '--deflate',
     ]);
     expect(serveHelp.stdout).toContain('default 8080');
     expect(echoHelp.stdout).toMatch(/^usage: pushwire echo /);
@@ -203,8 +204,13 @@ describe('pushwire CLI', () => {
     expect(await stop(child)).toBe(0);
   });
 
-  it('serve warns on stderr when ?uid= is trusted, and only then does the server take ?uid= on trust', async () => {
-    const trusting = await serve(['--port', '0']);
+  it('serve takes ?uid= on trust only when asked (--dev-identity, --demo), and then warns on stderr', async () => {
+    const plain = await serve(['--port', '0']);
+    expect((await request(`${plain.base}/sse?channel=a&uid=alice`)).status).toBe(401);
+    expect(await stop(plain.child)).toBe(0);
+    expect(plain.stderr()).not.toMatch(/WARNING/);
+
+    const trusting = await serve(['--port', '0', '--dev-identity']);
     await expect.poll(trusting.stderr, { timeout: 5000 }).toMatch(/^WARNING: .*\?uid= is trusted/m);
     const sse = sseClient(`${trusting.base}/sse?channel=a&uid=alice`);
     const ready = await sse.inbox.next();
@@ -212,7 +218,7 @@ describe('pushwire CLI', () => {
     expect(JSON.parse(ready.data).uid).toBe('alice');
     sse.close();
 
-    const checking = await serve(['--port=0'], { PUSHWIRE_JWT_SECRET: 'secret' });
+    const checking = await serve(['--port=0', '--demo'], { PUSHWIRE_JWT_SECRET: 'secret' });
     expect((await request(`${checking.base}/sse?channel=a&uid=alice`)).status).toBe(401);
     expect(await stop(checking.child)).toBe(0);
     expect(checking.stderr()).not.toMatch(/WARNING/);
