@@ -48,6 +48,8 @@ export interface CliFlags {
   demo: boolean;
   devIdentity: boolean;
   userChannelPrefix?: string;
+  /** Seconds a shutdown waits for peers to close before cutting them. */
+  shutdownGraceSeconds: number;
 }
 
 interface OptionBase {
@@ -152,6 +154,17 @@ const OPTIONS: OptionSpec[] = [
     set: (f, v, source) => (f.pushKey = nonEmpty(source, v)),
   },
   {
+    kind: 'value',
+    flag: '--shutdown-grace',
+    placeholder: 'SECONDS',
+    env: 'PUSHWIRE_SHUTDOWN_GRACE',
+    help: {
+      serve: 'on SIGTERM/SIGINT, wait this long for clients to close, then cut them and exit 0 (5)',
+      echo: 'on SIGTERM/SIGINT, wait this long for clients to close, then cut them and exit 0 (5)',
+    },
+    set: (f, v, source) => (f.shutdownGraceSeconds = integer(source, v, 0, 3600)),
+  },
+  {
     kind: 'switch',
     flag: '--dev-identity',
     env: 'PUSHWIRE_DEV_IDENTITY',
@@ -237,6 +250,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     clientPublish: false,
     demo: false,
     devIdentity: false,
+    shutdownGraceSeconds: 5,
   };
   const given: GivenFlag[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -407,7 +421,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } else {
     try {
       const close = flags.command === 'echo' ? await runEcho(flags) : await runServe(flags);
-      closeOnSignal(close);
+      closeOnSignal(close, flags.shutdownGraceSeconds * 1000);
     } catch (error) {
       process.stderr.write(`pushwire: ${(error as Error).message}\n`);
       // exit() rather than exitCode: a half-started server (say, the HTTP
@@ -417,13 +431,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
-type Closer = (done: () => void) => void;
+/** Close the server, cutting peers still open after `graceMs`; call `done` when everything is closed. */
+type Closer = (graceMs: number, done: () => void) => void;
 
 async function runEcho(flags: CliFlags): Promise<Closer> {
   const server = await startEcho(flags);
   const address = server.address() as { address: string; port: number };
   process.stdout.write(`pushwire echo listening on ws://${hostForUrl(address.address)}:${address.port}/\n`);
-  return (done) => server.close(() => done());
+  return (graceMs, done) => {
+    const cut = setTimeout(() => server.clients.forEach((ws) => ws.terminate()), graceMs);
+    server.close(() => {
+      clearTimeout(cut);
+      done();
+    });
+  };
 }
 
 async function runServe(flags: CliFlags): Promise<Closer> {
@@ -438,17 +459,18 @@ async function runServe(flags: CliFlags): Promise<Closer> {
     );
   }
   if (flags.demo) process.stdout.write(`demo: open http://${base}/ in two browser windows\n`);
-  return (done) => void started.server.close().then(done);
+  return (graceMs, done) => void started.server.close(graceMs).then(done);
 }
 
 /** SIGINT/SIGTERM close gracefully and exit 0. */
-function closeOnSignal(close: Closer): void {
+function closeOnSignal(close: Closer, graceMs: number): void {
   const shutdown = (): void => {
     process.stdout.write('pushwire: shutting down\n');
-    // A second signal (the listeners are gone: the default action kills), or
-    // clients that never finish closing, end the process anyway.
-    setTimeout(() => process.exit(1), 8000).unref();
-    close(() => process.exit(0));
+    // Peers still open after graceMs are cut, and that is a clean drain
+    // (exit 0). Only a close that hangs past that for a reason of its own
+    // ends in exit 1; a second signal kills at once (the listeners are gone).
+    setTimeout(() => process.exit(1), graceMs + 5000).unref();
+    close(graceMs, () => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

@@ -280,9 +280,11 @@ export class PushServer extends EventEmitter {
   }
 
   /**
-   * Graceful shutdown: stop accepting, close WebSockets with 1001, end SSE
-   * streams, answer held polls, drop scheduled publishes, then resolve once
-   * every connection is gone (lingering ones are cut after `graceMs`).
+   * Graceful shutdown: stop accepting (503), close WebSockets with 1001
+   * behind whatever they still had to send, end SSE streams, answer held
+   * polls, drop scheduled publishes (they live in memory), then resolve once
+   * every connection is gone. Peers that have not closed within `graceMs`
+   * are cut, so this always resolves within about `graceMs`.
    */
   close(graceMs = 5000): Promise<void> {
     this.closing ??= (async () => {
@@ -293,7 +295,10 @@ export class PushServer extends EventEmitter {
       if (this.httpServer.listening) closed.push(new Promise((resolve) => this.httpServer.close(resolve)));
       this.sse.close();
       this.poll.close();
-      const cut = setTimeout(() => this.httpServer.closeAllConnections(), graceMs);
+      const cut = setTimeout(() => {
+        this.ws.terminate();
+        this.httpServer.closeAllConnections();
+      }, graceMs);
       await this.ws.close();
       this.httpServer.closeIdleConnections();
       await Promise.all(closed);
@@ -351,7 +356,13 @@ export class PushServer extends EventEmitter {
         });
       case '/metrics':
         response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-        response.end(this.metrics.render(this.hub.sessionCounts(), this.publishApi.scheduler.size));
+        response.end(
+          this.metrics.render({
+            sessions: this.hub.sessionCounts(),
+            scheduled: this.publishApi.scheduler.size,
+            heldPolls: this.poll.heldCount,
+          }),
+        );
         return;
       case '/client.js':
         return serveBrowserClient(request, response, this.settings.allowedOrigins);

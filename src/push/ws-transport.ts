@@ -92,6 +92,11 @@ export class WebSocketTransport implements SessionTransport<WsClient, WebSocket>
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Drop every connection still open at once (a peer that never answered our close). */
+  terminate(): void {
+    for (const ws of this.server.clients) ws.terminate();
+  }
+
   createClient(base: Client, ws: WebSocket): WsClient {
     const client = Object.assign(base, { socket: ws, errors: 0, pending: 0, tail: Promise.resolve() });
     this.clients.set(ws, client);

@@ -137,12 +137,12 @@ describe('pushwire CLI', () => {
     expect(serveHelp.stdout).toMatch(/^usage: pushwire serve /);
     expect(options(serveHelp.stdout)).toEqual([
       '--port', '--host', '--publish-key', '--jwt-secret', '--allowed-origins', '--history',
-      '--history-age', '--push-port', '--push-key', '--dev-identity', '--user-channel-prefix',
+      '--history-age', '--push-port', '--push-key', '--shutdown-grace', '--dev-identity', '--user-channel-prefix',
       '--client-publish', '--demo', '--deflate',
     ]);
     expect(serveHelp.stdout).toContain('default 8080');
     expect(echoHelp.stdout).toMatch(/^usage: pushwire echo /);
-    expect(options(echoHelp.stdout)).toEqual(['--port', '--host', '--max-payload', '--deflate']);
+    expect(options(echoHelp.stdout)).toEqual(['--port', '--host', '--shutdown-grace', '--max-payload', '--deflate']);
     expect(echoHelp.stdout).toContain('default 9001');
   });
 
