@@ -5,6 +5,16 @@ export const TRANSPORTS = ['ws', 'sse', 'poll'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
 type PerTransport = Record<Transport, number>;
+
+/** What is true right now, read from the server's parts when /metrics is scraped. */
+export interface Gauges {
+  /** Open sessions by transport. */
+  sessions: Map<string, number>;
+  /** Publishes waiting for their time. */
+  scheduled: number;
+  /** Long-poll requests held open, waiting for a message or their timeout. */
+  heldPolls: number;
+}
 const zeroes = (): PerTransport => ({ ws: 0, sse: 0, poll: 0 });
 
 export class Metrics {
@@ -26,7 +36,8 @@ export class Metrics {
     this.httpErrors.set(status, (this.httpErrors.get(status) ?? 0) + 1);
   }
 
-  render(sessions: Map<string, number>, scheduled: number): string {
+  /** The exposition text: these counters, and the gauges read at scrape time. */
+  render({ sessions, scheduled, heldPolls }: Gauges): string {
     const lines: string[] = [];
     const family = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -46,6 +57,7 @@ export class Metrics {
     family('pushwire_resumes_total', 'counter', 'Connects that resumed from a message id.', byTransport(this.resumes));
     family('pushwire_resume_gaps_total', 'counter', 'Resumes older than the history kept.', byTransport(this.gaps));
     family('pushwire_scheduled', 'gauge', 'Publishes waiting for their time.', [['', scheduled]]);
+    family('pushwire_polls_held', 'gauge', 'Long-poll requests waiting for a message.', [['', heldPolls]]);
     family(
       'pushwire_http_errors_total',
       'counter',

@@ -98,6 +98,13 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
     }
   }
 
+  /** Poll requests held open now (the `pushwire_polls_held` gauge). */
+  get heldCount(): number {
+    let count = 0;
+    for (const client of this.clients.values()) if (client.held) count++;
+    return count;
+  }
+
   /** Close sessions whose client stopped polling. */
   sweep(): void {
     const oldest = this.settings.now() - this.settings.sessionTtlMs;

@@ -1,6 +1,6 @@
 // Helpers for driving a real push server over loopback.
 import * as http from 'node:http';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import WS from 'ws';
 import { createServer, type PushServer, type PushServerOptions } from '../../src/push/push-server.js';
 import { parseEventStream, type ParsedEvent } from './sse-parser.js';
@@ -61,6 +61,12 @@ export async function request(
 
 export function publish(base: string, body: unknown, key?: string): Promise<Answer> {
   return request(`${base}/publish`, { body, headers: key === undefined ? {} : { Authorization: `Bearer ${key}` } });
+}
+
+/** Resolves once the server holds `count` long-poll requests (its `pushwire_polls_held` gauge), so a publish will wake them. */
+export async function pollsHeld(base: string, count: number): Promise<void> {
+  const gauge = async (): Promise<number> => Number(/^pushwire_polls_held (\d+)$/m.exec((await request(`${base}/metrics`)).text)?.[1]);
+  await expect.poll(gauge, { timeout: 5000 }).toBe(count);
 }
 
 /** Items in arrival order; `next` waits for the next one, `until` skips to the first that matches. */

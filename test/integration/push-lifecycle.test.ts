@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli.js';
-import { publish, request, sseClient, startPush, wsClient } from '../helpers/push.js';
+import { pollsHeld, publish, request, sseClient, startPush, wsClient } from '../helpers/push.js';
 
 describe('graceful close', () => {
   it('closes WebSockets with 1001, ends SSE streams, answers held polls, refuses new work, then resolves', async () => {
@@ -15,7 +15,7 @@ describe('graceful close', () => {
     await sse.inbox.next();
     const { json: first } = await request(`${base}/poll?channel=a&timeout=0`);
     const held = request(`${base}/poll?channel=a&session=${first.session}&cursor=${first.cursor}&timeout=30`);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await pollsHeld(base, 1);
     await publish(base, { channel: 'a', data: 'later', delayMs: 60_000 }, 'k');
     const closing = server.close();
     expect(await ws.closed).toEqual({ code: 1001, reason: 'server shutting down' });

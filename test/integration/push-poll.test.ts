@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Session } from '../../src/hub/hub.js';
-import { publish, request, pushServers, type Json } from '../helpers/push.js';
+import { pollsHeld, publish, request, pushServers, type Json } from '../helpers/push.js';
 
 const start = pushServers();
 
@@ -16,7 +16,7 @@ describe('long-poll transport', () => {
     expect(first.status).toBe(200);
     expect(first.json).toEqual({ messages: [], cursor: expect.stringMatching(/-0$/), session: expect.any(String) });
     const held = request(`${base}/poll?channel=q&cursor=${first.json.cursor}&session=${first.json.session}&timeout=10`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await pollsHeld(base, 1);
     await publish(base, { channel: 'q', event: 'e', data: 'woke' });
     const answer = await held;
     expect(answer.json.messages).toEqual([
@@ -33,7 +33,7 @@ describe('long-poll transport', () => {
     const backlog = await request(`${base}/poll?channel=q&cursor=${start0.cursor}&session=${start0.session}`);
     expect(data(backlog.json)).toEqual([1, 2]);
     const held = request(`${base}/poll?channel=q&cursor=${backlog.json.cursor}&session=${start0.session}&timeout=10`);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await pollsHeld(base, 1);
     await publish(base, [{ channel: 'q', data: 3 }, { channel: 'q', data: 4 }]);
     expect(data((await held).json)).toEqual([3, 4]);
   });
@@ -68,7 +68,7 @@ describe('long-poll transport', () => {
     });
     const { json: first } = await request(`${base}/poll?timeout=0`);
     const older = request(`${base}/poll?session=${first.session}&timeout=10`);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await pollsHeld(base, 1);
     const newer = request(`${base}/poll?session=${first.session}&timeout=0.05`);
     expect((await older).json.messages).toEqual([]);
     expect((await newer).json.session).toBe(first.session);

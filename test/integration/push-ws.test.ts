@@ -120,8 +120,9 @@ describe('WebSocket transport', () => {
     first.socket.close();
     await first.closed;
     const second = await ready(`${wsUrl}?uid=carol`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(second.inbox.pending).toEqual([]);
+    // Nothing else may come before a later marker: the invoice is not sent again.
+    await publish(base, { uid: 'carol', data: 'marker' });
+    expect(await second.inbox.next()).toMatchObject({ data: 'marker' });
     second.socket.close();
   });
 
@@ -135,8 +136,9 @@ describe('WebSocket transport', () => {
     expect((await alice1.inbox.next()).data).toBe('for alice');
     expect((await alice2.inbox.next()).data).toBe('for alice');
     expect((await bob.inbox.next()).data).toBe('for bob');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect([...alice1.inbox.pending, ...alice2.inbox.pending, ...bob.inbox.pending]).toEqual([]);
+    // Nothing else may come before a later marker: no session got the other user's message.
+    await publish(base, { broadcast: true, data: 'marker' });
+    for (const c of [alice1, alice2, bob]) expect((await c.inbox.next()).data).toBe('marker');
     for (const c of [alice1, alice2, bob]) c.socket.close();
   });
 });

@@ -289,7 +289,8 @@ describe('connection behaviour', () => {
     expect(silent.frames.some((f) => f.opcode === 0x9)).toBe(true);
     const lively = new WebSocket(url); // pushwire answers pings automatically
     await next(lively, 'open');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Several keepalive rounds later it is still open: each round it answered the last ping.
+    await collect(lively, 'ping', 4, 2000);
     expect(lively.readyState).toBe(WebSocket.OPEN);
     expect(closes).toEqual([1006]);
     lively.terminate();
@@ -366,7 +367,7 @@ describe('handler object { onOpen, onMessage, onClose, onError }', () => {
     expect((await reply)[0].toString()).toBe('echo hi');
     client.close(1000, 'bye');
     await next(client, 'close');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect.poll(() => seen.at(-1)).toBe('close 1000 bye'); // the server's side of the close
     expect(seen).toEqual(['open /room', 'error handler bug', 'message hi', 'close 1000 bye']);
   });
 
