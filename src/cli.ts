@@ -8,7 +8,6 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from './ws/server.js';
-import { DEFAULT_MAX_PAYLOAD } from './protocol/connection.js';
 import { createServer, type PushServer } from './push/push-server.js';
 import { ConfigError } from './push/http-io.js';
 
@@ -78,6 +77,9 @@ interface SwitchOption extends OptionBase {
 }
 
 type OptionSpec = ValueOption | SwitchOption;
+
+/** Echo's largest message: 16 MiB, Autobahn's largest case (9.1.6); one message and its echo stay well under 64 MiB. */
+const ECHO_MAX_PAYLOAD = 16 * 1024 * 1024;
 
 /** Every option, in the order the usage lists them. */
 const OPTIONS: OptionSpec[] = [
@@ -197,7 +199,7 @@ const OPTIONS: OptionSpec[] = [
     kind: 'value',
     flag: '--max-payload',
     placeholder: 'BYTES',
-    help: { echo: `largest message (default ${DEFAULT_MAX_PAYLOAD})` },
+    help: { echo: `largest message in bytes (default ${ECHO_MAX_PAYLOAD}, Autobahn's largest case)` },
     set: (f, v, source) => (f.maxPayload = integer(source, v, 1, Number.MAX_SAFE_INTEGER)),
   },
   {
@@ -245,7 +247,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     version: false,
     port: undefined,
     host: '127.0.0.1',
-    maxPayload: DEFAULT_MAX_PAYLOAD,
+    maxPayload: ECHO_MAX_PAYLOAD,
     deflate: undefined,
     clientPublish: false,
     demo: false,
@@ -352,8 +354,15 @@ export function startEcho(flags: CliFlags): Promise<WebSocketServer> {
     maxPayload: flags.maxPayload,
     perMessageDeflate: flags.deflate ?? true,
   });
+  // A client that sends and never reads its echoes would make them pile up:
+  // past two messages' worth unsent, it is cut (its close frame could not be
+  // written anyway, stuck behind what it does not read).
+  const maxBuffered = 2 * flags.maxPayload;
   server.on('connection', (ws) => {
-    ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (ws.bufferedAmount > maxBuffered) ws.terminate();
+      else ws.send(data, { binary: isBinary });
+    });
   });
   return new Promise((resolve, reject) => {
     server.once('listening', () => resolve(server));

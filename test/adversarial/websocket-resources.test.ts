@@ -93,3 +93,29 @@ describe('endless 1-byte fragments', () => {
     expect(server.peakRss() - before).toBeLessThan(16 * MiB);
   });
 });
+
+describe('a peer that sends and never reads its echoes', () => {
+  it('is cut once its unsent echoes pass two messages\' worth; memory bounded', async () => {
+    server = await startCli(['echo', '--no-deflate']);
+    const before = server.rss();
+    const attacker = await RawClient.connect(server.port);
+    attacker.socket.pause(); // never reads
+    const message = buildFrame(0x2, Buffer.alloc(64 * 1024, 7));
+    const batch = repeat(message, 16); // 1 MiB per write
+    let sent = 0;
+    while (!attacker.closed && sent < 200) {
+      sent++;
+      if (!attacker.socket.write(batch)) {
+        await Promise.race([
+          new Promise((resolve) => attacker.socket.once('drain', resolve)),
+          new Promise((resolve) => attacker.socket.once('close', resolve)),
+        ]);
+      }
+    }
+    attacker.socket.resume();
+    await attacker.until(() => attacker.closed, 60_000);
+    expect(sent).toBeLessThan(200); // cut before 200 MiB were sent
+    expect(server.peakRss() - before).toBeLessThan(MAX_GROWTH);
+    await echoes(server.port);
+  });
+});
