@@ -58,9 +58,12 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** A push server on loopback with a short reconnect hint (the client's first backoff reads it). */
+/**
+ * A push server on loopback that takes `?uid=` on trust (development
+ * identity) and gives a short reconnect hint (the client's first backoff reads it).
+ */
 async function startServer(): Promise<string> {
-  server = createServer({ pingIntervalMs: 0, sseRetryMs: 100 });
+  server = createServer({ pingIntervalMs: 0, sseRetryMs: 100, devIdentity: true });
   const { port } = await server.listen(0, '127.0.0.1');
   return `http://127.0.0.1:${port}`;
 }
