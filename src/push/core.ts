@@ -10,7 +10,7 @@ import type { Hub, HubMessage, PublishInput, Replay, Session, SessionSink } from
 import { HttpError } from './http-io.js';
 import { checkOrigin, identify, type Identity, type IdentitySettings } from './identity.js';
 import type { Metrics, Transport } from './metrics.js';
-import { checkChannel, CommandError, serializeData, type Command, type Ref } from './wire.js';
+import { checkChannel, CommandError, serializeData, type Command } from './wire.js';
 
 /**
  * The application hook: one object sees every session, whatever its
@@ -18,6 +18,7 @@ import { checkChannel, CommandError, serializeData, type Command, type Ref } fro
  * `onError` and never reaches the client or the process.
  */
 export interface PushHandler {
+  /** A session is live: its backlog and ready notice are sent, so whatever this publishes reaches it too. */
   onOpen?(session: Session): void;
   /** A client's `send` command (WebSocket frame or `POST /send`). */
   onMessage?(session: Session, data: unknown): void;
@@ -92,7 +93,7 @@ export interface SessionTransport<C extends Client, L> {
   createClient(base: Client, link: L): C;
   /** Send (or, for a poll, answer with) the opening; live messages may follow from then on. */
   begin(client: C, opening: Opening, link: L): void;
-  /** A live message for `client`; the hub calls it once per recipient, so it must not allocate per call. */
+  /** A live message for `client`. Called once per recipient: encode once per message, not per call. */
   deliver(client: C, message: HubMessage): void;
 }
 
