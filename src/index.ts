@@ -30,7 +30,7 @@ export { CloseCode } from './protocol/close.js';
 // specifier: that is where editors look for @deprecated.)
 import * as protocolCore from './protocol/index.js';
 export {
-  /** @deprecated Import from `pushwire/protocol` instead: `import { Connection } from 'pushwire/protocol'`. */
+  /** @deprecated Import the same names from the `pushwire/protocol` entry instead. */
   protocolCore as protocol,
 };
 
