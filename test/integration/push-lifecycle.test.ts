@@ -55,7 +55,8 @@ describe('pushwire serve', () => {
     });
     let out = '';
     child.stdout!.on('data', (chunk) => (out += chunk));
-    await expect.poll(() => out, { timeout: 5000 }).toContain('\n');
+    // Startup includes loading node and dist/: slow on a loaded 2-core machine.
+    await expect.poll(() => out, { timeout: 15_000 }).toContain('\n');
     const base = /listening on (http:\/\/\S+)\//.exec(out)![1];
     expect(out).toMatch(/push port 127\.0\.0\.1:\d+/);
     const sse = sseClient(`${base}/sse?channel=cli`);
