@@ -52,24 +52,6 @@ export function envelopeJson(message: HubMessage): string {
   return json;
 }
 
-/**
- * The data as JSON text, once, at publish time: what every transport will
- * send, and what history and schedules count. Data parsed from a request
- * can still fail here (nesting too deep for the serializer's stack); data
- * from code can also be undefined, a BigInt or a cycle. Each is a 422, so
- * no later replay or fan-out can meet it.
- */
-export function serializeData(data: unknown, where = ''): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(data);
-  } catch (error) {
-    if (error instanceof RangeError) throw new HttpError(422, `${where}"data" cannot be serialized: nested too deeply`);
-  }
-  if (json === undefined) throw new HttpError(422, `${where}"data" must be a JSON value (no undefined, BigInt, functions or cycles)`);
-  return json;
-}
-
 // ---- refusals ----
 
 /** Why a client's command was refused. */
@@ -104,6 +86,24 @@ export class CommandError extends Error {
 type Refuse = (message: string) => Error;
 const invalidInput: Refuse = (message) => new HttpError(422, message);
 const invalidCommand: Refuse = (message) => new CommandError('PW_ERR_INVALID_COMMAND', 422, message);
+
+/**
+ * The data as JSON text, once, at publish time: what every transport will
+ * send, and what history and schedules count. Data parsed from a request
+ * can still fail here (nesting too deep for the serializer's stack); data
+ * from code can also be undefined, a BigInt or a cycle. Each is a 422, so
+ * no later replay or fan-out can meet it.
+ */
+export function serializeData(data: unknown, where = ''): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (error) {
+    if (error instanceof RangeError) throw new HttpError(422, `${where}"data" cannot be serialized: nested too deeply`);
+  }
+  if (json === undefined) throw new HttpError(422, `${where}"data" must be a JSON value (no undefined, BigInt, functions or cycles)`);
+  return json;
+}
 
 // ---- names ----
 
