@@ -1,5 +1,6 @@
 // Counters for GET /metrics, rendered in the Prometheus text exposition
 // format (version 0.0.4): `# HELP`, `# TYPE`, then `name{label="v"} value`.
+import type { HistoryStats } from '../hub/hub.js';
 
 export const TRANSPORTS = ['ws', 'sse', 'poll'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
@@ -10,8 +11,13 @@ type PerTransport = Record<Transport, number>;
 export interface Gauges {
   /** Open sessions by transport. */
   sessions: Map<string, number>;
-  /** Publishes waiting for their time. */
+  /** Publishes waiting for their time, and their estimated bytes. */
   scheduled: number;
+  scheduledBytes: number;
+  /** Poll sessions ended early to make room for new ones (a counter kept by the poll transport). */
+  pollSessionsEvicted: number;
+  /** What history holds. */
+  history: HistoryStats;
   /** Long-poll requests held open, waiting for a message or their timeout. */
   heldPolls: number;
 }
@@ -37,7 +43,7 @@ export class Metrics {
   }
 
   /** The exposition text: these counters, and the gauges read at scrape time. */
-  render({ sessions, scheduled, heldPolls }: Gauges): string {
+  render({ sessions, scheduled, scheduledBytes, heldPolls, pollSessionsEvicted, history }: Gauges): string {
     const lines: string[] = [];
     const family = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -57,6 +63,11 @@ export class Metrics {
     family('pushwire_resumes_total', 'counter', 'Connects that resumed from a message id.', byTransport(this.resumes));
     family('pushwire_resume_gaps_total', 'counter', 'Resumes older than the history kept.', byTransport(this.gaps));
     family('pushwire_scheduled', 'gauge', 'Publishes waiting for their time.', [['', scheduled]]);
+    family('pushwire_scheduled_bytes', 'gauge', 'Estimated bytes held by waiting publishes.', [['', scheduledBytes]]);
+    family('pushwire_history_messages', 'gauge', 'Messages kept for resume.', [['', history.messages]]);
+    family('pushwire_history_bytes', 'gauge', 'Estimated bytes of the messages kept for resume.', [['', history.bytes]]);
+    family('pushwire_history_streams', 'gauge', 'Channels, user inboxes and broadcast holding history.', [['', history.streams]]);
+    family('pushwire_poll_sessions_evicted_total', 'counter', 'Idle poll sessions ended early to make room.', [['', pollSessionsEvicted]]);
     family('pushwire_polls_held', 'gauge', 'Long-poll requests waiting for a message.', [['', heldPolls]]);
     family(
       'pushwire_http_errors_total',

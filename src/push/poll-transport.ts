@@ -16,14 +16,22 @@ export interface PollTransportSettings {
   sessionTtlMs: number;
   /** Most messages in one answer; the cursor then points at the last one sent. */
   maxBatch: number;
+  /** Most bytes in one answer (the slow-consumer budget of the other transports); at least one message goes. */
+  maxAnswerBytes: number;
+  /** Poll sessions kept at once. */
+  maxSessions: number;
+  /** Channel subscriptions held by poll sessions together. */
+  maxSubscriptions: number;
+  /** Poll sessions kept at once for one remote address; 0 = no limit (behind a proxy every client has its address). */
+  maxSessionsPerAddress: number;
   /** The clock, ms. */
   now: () => number;
 }
 
-/** One poll request: where to answer, and how long it may be held. */
 interface PollRequest {
   response: http.ServerResponse;
   timeoutMs: number;
+  address: string;
 }
 
 interface HeldRequest {
@@ -36,11 +44,18 @@ interface HeldRequest {
 interface PollClient extends Client {
   held: HeldRequest | null;
   lastSeen: number;
+  address: string;
 }
+
+/** One poll request: where to answer, how long it may be held, and who asks. */
 
 export class PollTransport implements SessionTransport<PollClient, PollRequest> {
   readonly name = 'poll';
+  /** Sessions by token, least recently polled first (a poll moves its session to the end). */
   private readonly clients = new Map<string, PollClient>();
+  private readonly perAddress = new Map<string, number>();
+  /** Sessions ended early to make room for new ones. */
+  evicted = 0;
 
   constructor(
     private readonly core: PushCore,
@@ -53,13 +68,14 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
     let poll: PollRequest;
     let client: PollClient | undefined;
     try {
-      poll = { response, timeoutMs: this.parseTimeout(query.get('timeout')) };
+      poll = { response, timeoutMs: this.parseTimeout(query.get('timeout')), address: request.socket.remoteAddress ?? '' };
       if (cursor === '') throw new HttpError(400, 'cursor must not be empty; leave it out on the first poll');
       client = this.clients.get(query.get('session') ?? '');
       if (!client) {
         // No live session (first poll, or it expired): the core opens one and answers this poll through begin().
         const admission = await this.core.admit(query, request.headers, cursor ?? null);
         if (response.destroyed) return;
+        this.makeRoom(poll.address, admission.channels.length);
         this.core.connect(admission, this, poll);
         return;
       }
@@ -68,15 +84,18 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
       return;
     }
     client.lastSeen = this.settings.now();
+    this.clients.delete(client.token); // most recently polled: last to be evicted
+    this.clients.set(client.token, client);
     // One request per session at a time: a newer one answers the older with what it has.
     if (client.held) this.answer(client, client.held.messages);
     const missed = cursor === undefined ? { messages: [], gap: false } : this.core.catchUp(client, cursor);
     this.answerOrHold(client, poll, missed.messages, missed.gap);
   }
 
-  createClient(base: Client): PollClient {
-    const client = Object.assign(base, { held: null, lastSeen: this.settings.now() });
+  createClient(base: Client, poll: PollRequest): PollClient {
+    const client = Object.assign(base, { held: null, lastSeen: this.settings.now(), address: poll.address });
     this.clients.set(client.token, client);
+    this.perAddress.set(poll.address, (this.perAddress.get(poll.address) ?? 0) + 1);
     return client;
   }
 
@@ -138,8 +157,45 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
 
   private end(client: PollClient): void {
     if (client.held) this.answer(client, client.held.messages);
-    this.clients.delete(client.token);
+    if (!this.clients.delete(client.token)) return;
+    const left = this.perAddress.get(client.address)! - 1;
+    if (left === 0) this.perAddress.delete(client.address);
+    else this.perAddress.set(client.address, left);
     this.core.close(client);
+  }
+
+  /**
+   * Poll sessions outlive their requests, so abandoned ones pile up until
+   * they expire. Before opening one, make room under the limits by ending the
+   * least recently polled idle sessions (those not waiting in a held
+   * request) — expiry comes sooner under pressure. When every session is
+   * busy: 429 for an address over its own limit, 503 for the server.
+   */
+  private makeRoom(address: string, channels: number): void {
+    const { maxSessions, maxSubscriptions, maxSessionsPerAddress } = this.settings;
+    if (maxSessionsPerAddress > 0 && (this.perAddress.get(address) ?? 0) >= maxSessionsPerAddress) {
+      const idle = this.leastRecentIdle((client) => client.address === address);
+      if (!idle) throw new HttpError(429, `at most ${maxSessionsPerAddress} poll sessions per address`, { 'Retry-After': '5' });
+      this.evict(idle);
+    }
+    let subscriptions = 0;
+    for (const client of this.clients.values()) subscriptions += client.session.channels.size;
+    while (this.clients.size >= maxSessions || subscriptions + channels > maxSubscriptions) {
+      const idle = this.leastRecentIdle(() => true);
+      if (!idle) throw new HttpError(503, 'too many poll sessions; try again shortly', { 'Retry-After': '5' });
+      subscriptions -= idle.session.channels.size;
+      this.evict(idle);
+    }
+  }
+
+  private leastRecentIdle(matches: (client: PollClient) => boolean): PollClient | undefined {
+    for (const client of this.clients.values()) if (!client.held && matches(client)) return client;
+    return undefined;
+  }
+
+  private evict(client: PollClient): void {
+    this.evicted++;
+    this.end(client);
   }
 
   private answer(client: PollClient, messages: HubMessage[]): void {
@@ -162,11 +218,21 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
   private respond(client: PollClient, response: http.ServerResponse, messages: readonly HubMessage[], gap: boolean): void {
     if (response.destroyed) return;
     let cursor = this.core.lastId;
-    if (messages.length > this.settings.maxBatch) {
-      messages = messages.slice(0, this.settings.maxBatch);
-      cursor = messages.at(-1)!.id;
+    // Cut the batch at maxBatch messages or maxAnswerBytes, whichever comes
+    // first (one message always goes); the cursor then points at the last one sent.
+    const envelopes: string[] = [];
+    let bytes = 0;
+    for (const message of messages) {
+      const json = envelopeJson(message);
+      if (envelopes.length === this.settings.maxBatch || (envelopes.length > 0 && bytes + json.length > this.settings.maxAnswerBytes)) {
+        cursor = messages[envelopes.length - 1].id;
+        break;
+      }
+      envelopes.push(json);
+      bytes += json.length + 1;
     }
-    const body = `{"messages":[${messages.map(envelopeJson).join(',')}],"cursor":${JSON.stringify(cursor)},"session":${JSON.stringify(client.token)}${gap ? ',"gap":true' : ''}}`;
+    messages = messages.slice(0, envelopes.length);
+    const body = `{"messages":[${envelopes.join(',')}],"cursor":${JSON.stringify(cursor)},"session":${JSON.stringify(client.token)}${gap ? ',"gap":true' : ''}}`;
     response.writeHead(200, {
       'Content-Type': 'application/json; charset=utf-8',
       'Cache-Control': 'no-store',

@@ -66,7 +66,11 @@ export interface PushServerOptions {
   maxMessageBytes?: number;
   /** Most channels one session may hold. Default 100. */
   maxChannels?: number;
-  /** A session with more than this many bytes waiting to be written is dropped (it resumes on reconnect). Default 4 MiB. */
+  /**
+   * The slow-consumer budget: a WebSocket or SSE session with more than this
+   * many bytes waiting to be written is cut (it resumes from its last id on
+   * reconnect); a poll answer holds at most this many bytes. Default 1 MiB.
+   */
   maxBufferedBytes?: number;
   /** Invalid commands a WebSocket client may send before it is closed with 1008. Default 10. */
   maxClientErrors?: number;
@@ -84,6 +88,12 @@ export interface PushServerOptions {
   maxPollTimeoutMs?: number;
   /** A poll session with no request for this long is closed, ms. Default 2 × maxPollTimeoutMs. */
   pollSessionTtlMs?: number;
+  /** Poll sessions kept at once; past it the least recently polled idle one is ended (503 when all are busy). Default 10 000. */
+  maxPollSessions?: number;
+  /** Channel subscriptions of all poll sessions together; evicts like maxPollSessions. Default 20 000. */
+  maxPollSubscriptions?: number;
+  /** Poll sessions per remote address (429 when all are busy); 0 = off, e.g. behind a reverse proxy. Default 1000. */
+  maxPollSessionsPerAddress?: number;
   /** A request head must arrive within this many ms, or the connection gets 408. Default 10 000. */
   headersTimeoutMs?: number;
   /** A whole request (head and body) must arrive within this many ms, or it gets 408. Default 30 000. */
@@ -178,7 +188,7 @@ export class PushServer extends EventEmitter {
       handler: options.handler ?? {},
       maxChannels: options.maxChannels ?? 100,
       maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-      maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
+      maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
       maxClientErrors: options.maxClientErrors ?? 10,
       retryMs: options.sseRetryMs ?? 3000,
       now,
@@ -202,6 +212,10 @@ export class PushServer extends EventEmitter {
       maxTimeoutMs: maxPollTimeoutMs,
       sessionTtlMs: options.pollSessionTtlMs ?? 2 * maxPollTimeoutMs,
       maxBatch: 1000,
+      maxAnswerBytes: this.settings.maxBufferedBytes,
+      maxSessions: options.maxPollSessions ?? 10_000,
+      maxSubscriptions: options.maxPollSubscriptions ?? 20_000,
+      maxSessionsPerAddress: options.maxPollSessionsPerAddress ?? 1000,
       now,
     });
     this.publishApi = new PublishApi(this.core, {
@@ -360,7 +374,10 @@ export class PushServer extends EventEmitter {
           this.metrics.render({
             sessions: this.hub.sessionCounts(),
             scheduled: this.publishApi.scheduler.size,
+            scheduledBytes: this.publishApi.scheduler.bytes,
             heldPolls: this.poll.heldCount,
+            pollSessionsEvicted: this.poll.evicted,
+            history: this.hub.historyStats(),
           }),
         );
         return;
@@ -488,6 +505,9 @@ const NUMERIC_OPTIONS = [
   'pollTimeoutMs',
   'maxPollTimeoutMs',
   'pollSessionTtlMs',
+  'maxPollSessions',
+  'maxPollSubscriptions',
+  'maxPollSessionsPerAddress',
   'pushPort',
   'pushPortIdleMs',
   'headersTimeoutMs',

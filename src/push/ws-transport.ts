@@ -106,19 +106,21 @@ export class WebSocketTransport implements SessionTransport<WsClient, WebSocket>
   /** Text frames: the gap notice, the backlog as envelopes, the ready notice. */
   begin(client: WsClient, { gap, backlog, ready }: Opening): void {
     if (gap) client.socket.send(JSON.stringify(gap));
-    for (const message of backlog) this.deliver(client, message);
+    // The backlog is bounded by history, not by the slow-consumer budget: a
+    // client resuming after a long absence gets all of it. The budget applies
+    // from the first live message on.
+    for (const message of backlog) this.send(client, message);
     client.socket.send(JSON.stringify(ready));
   }
 
   deliver(client: WsClient, message: HubMessage): void {
+    if (client.socket.readyState !== OPEN || this.cutIfSlow(client)) return;
+    this.send(client, message);
+  }
+
+  /** Write one message as a text frame, encoded once for every client it reaches. */
+  private send(client: WsClient, message: HubMessage): void {
     const ws = client.socket;
-    if (ws.readyState !== OPEN) return;
-    if (ws.bufferedAmount > this.settings.maxBufferedBytes) {
-      // It resumes from its last id when it reconnects; nothing is lost.
-      this.core.countDropped(client);
-      ws.close(SLOW_CONSUMER_CLOSE, 'slow consumer: reconnect and resume');
-      return;
-    }
     if (message !== this.preparedFor) {
       this.prepared = new PreparedMessage(envelopeJson(message));
       this.preparedFor = message;
@@ -128,7 +130,24 @@ export class WebSocketTransport implements SessionTransport<WsClient, WebSocket>
     this.core.countDelivered(client);
   }
 
+  /**
+   * The slow-consumer budget (maxBufferedBytes, counted as on SSE): a client
+   * with more than that waiting to be written is cut. Its 1013 close frame
+   * would queue behind everything it is not reading, so the TCP connection is
+   * cut at once; it reconnects and resumes from its last id, missing nothing.
+   */
+  private cutIfSlow(client: WsClient): boolean {
+    const ws = client.socket;
+    if (ws.bufferedAmount <= this.settings.maxBufferedBytes) return false;
+    this.core.countDropped(client);
+    ws.close(SLOW_CONSUMER_CLOSE, 'slow consumer: reconnect and resume');
+    ws.terminate();
+    return true;
+  }
+
   private receive(client: WsClient, data: Buffer, isBinary: boolean): void {
+    // Answers to commands count against the same budget as deliveries.
+    if (this.cutIfSlow(client)) return;
     if (isBinary) {
       this.refuse(client, new CommandError('PW_ERR_BINARY_COMMAND', 400, 'binary frames are not accepted; send JSON text'));
       return;
