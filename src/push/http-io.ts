@@ -1,5 +1,6 @@
 // HTTP plumbing shared by the push server's routes: typed errors that carry
 // their status, JSON responses, bounded body reading.
+import { isUtf8 } from 'node:buffer';
 import type * as http from 'node:http';
 
 // An HTTP refusal is told apart by its status; its code names that status,
@@ -106,7 +107,14 @@ export function readJsonBody(request: http.IncomingMessage, limit: number): Prom
     request.on('error', () => reject(new HttpError(400, 'request body was cut off')));
     request.on('end', () => {
       if (length > limit) return;
-      const text = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      // RFC 8259 §8.1: JSON text exchanged between systems is UTF-8. Invalid
+      // bytes are refused, not silently turned into U+FFFD and published.
+      if (!isUtf8(bytes)) {
+        reject(new HttpError(400, 'body is not valid UTF-8'));
+        return;
+      }
+      const text = bytes.toString('utf8');
       if (text.trim() === '') {
         reject(new HttpError(400, 'body is empty; send JSON'));
         return;

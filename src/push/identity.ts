@@ -3,7 +3,7 @@
 import type * as http from 'node:http';
 import { TokenError, verifyToken, type TokenClaims } from '../auth/jwt.js';
 import { bearerToken, HttpError } from './http-io.js';
-import { MAX_NAME_LENGTH } from './wire.js';
+import { CONTROL, MAX_NAME_LENGTH } from './wire.js';
 
 /** A client's identity: a user id when it proved one, the token's claims when it used a token. */
 export interface Identity {
@@ -48,7 +48,9 @@ export function identify(
   if (!settings.devIdentity) {
     throw new HttpError(401, '?uid= is taken on trust only with development identity (--dev-identity); send a token');
   }
-  if (uid === '' || uid.length > MAX_NAME_LENGTH) throw new HttpError(400, `uid must be 1-${MAX_NAME_LENGTH} characters`);
+  if (uid === '' || uid.length > MAX_NAME_LENGTH || CONTROL.test(uid)) {
+    throw new HttpError(400, `uid must be 1-${MAX_NAME_LENGTH} characters without control characters`);
+  }
   return { uid };
 }
 

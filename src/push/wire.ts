@@ -115,9 +115,16 @@ export function checkChannel(value: unknown, field = 'channel', refuse: Refuse =
   return value;
 }
 
+/**
+ * Characters no name may hold: C0 controls and DEL (a CR or LF would end an
+ * SSE field, a NUL an SSE id — WHATWG HTML §9.2.6), and U+2028/U+2029, which
+ * JavaScript source and some JSON consumers treat as line breaks.
+ */
+export const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
+
 function checkName(value: unknown, field: string, refuse: Refuse): string {
-  if (typeof value !== 'string' || value === '' || value.length > MAX_NAME_LENGTH || /[\r\n\0]/.test(value)) {
-    throw refuse(`${field} must be a string of 1-${MAX_NAME_LENGTH} characters without line breaks`);
+  if (typeof value !== 'string' || value === '' || value.length > MAX_NAME_LENGTH || CONTROL.test(value)) {
+    throw refuse(`${field} must be a string of 1-${MAX_NAME_LENGTH} characters without control characters or line separators`);
   }
   return value;
 }
