@@ -131,17 +131,20 @@ export class PushCore {
   }
 
   /**
-   * The session lifecycle, the same for every transport. In one synchronous
-   * turn, so no publish can slip between the backlog and live delivery:
-   * 1. open the hub session and subscribe its channels;
+   * The session lifecycle, the same for every transport:
+   * 1. open the hub session and subscribe its channels — live messages are
+   *    held back from here on, so none can slip between backlog and live;
    * 2. let the transport build its client;
    * 3. compute the backlog: what came after `since` (a resume: counted, and
-   *    its gap too) or, on a fresh connect, the user's unread inbox;
-   * 4. hand the transport the opening: gap notice, backlog, ready notice.
-   * Then 5. tell the application (`onOpen`): the session is live, so whatever
-   * the hook publishes reaches it like any other message.
+   *    its gap too) or, on a fresh connect, the user's unread inbox — from
+   *    memory at once, or from a shared store (Redis) after a round trip;
+   * 4. hand the transport the opening: gap notice, backlog, ready notice,
+   *    then the live messages held back, less those the backlog already had;
+   * 5. tell the application (`onOpen`): the session is live, so whatever
+   *    the hook publishes reaches it like any other message.
+   * Resolves with the client, or null when it went away during step 3.
    */
-  connect<C extends Client, L>(admission: Admission, transport: SessionTransport<C, L>, link: L): C {
+  async connect<C extends Client, L>(admission: Admission, transport: SessionTransport<C, L>, link: L): Promise<C | null> {
     const route = new Route(transport);
     const session = this.hub.open(route, { uid: admission.identity.uid, transport: transport.name });
     for (const channel of admission.channels) this.hub.subscribe(session, channel);
@@ -151,7 +154,19 @@ export class PushCore {
     );
     route.client = client;
     this.clients.set(client.token, client);
-    const { messages, gap } = this.backlog(client, admission.since);
+    // The cursor is taken before the backlog: everything up to it that
+    // concerns the session is in the backlog; what follows comes live.
+    const lastId = this.hub.lastId;
+    let replay: Replay;
+    try {
+      replay = await this.backlog(client, admission.since);
+    } catch (error) {
+      this.close(client); // the transport answers the refusal
+      throw error;
+    }
+    if (!this.clients.has(client.token)) return null; // gone while the backlog was read
+    const { messages, gap } = replay;
+    const newest = messages.at(-1);
     transport.begin(
       client,
       {
@@ -162,12 +177,13 @@ export class PushCore {
           session: client.token,
           uid: client.identity.uid ?? null,
           channels: [...session.channels],
-          lastId: this.hub.lastId,
+          lastId: newest && newest.seq > seqOf(lastId) ? newest.id : lastId,
           retry: this.settings.retryMs,
         },
       },
       link,
     );
+    route.open(newest?.seq ?? 0);
     this.callHook(session, 'onOpen', session);
     return client;
   }
@@ -268,9 +284,9 @@ export class PushCore {
   }
 
   /** Step 3 of connect: the backlog, with resumes and gaps counted. */
-  private backlog(client: Client, since: string | undefined): Replay {
+  private async backlog(client: Client, since: string | undefined): Promise<Replay> {
     if (since === undefined) return this.hub.unread(client.session);
-    const replay = this.hub.replay(client.session, since);
+    const replay = await this.hub.replay(client.session, since);
     this.metrics.resumes[client.transport]++;
     if (replay.gap) this.metrics.gaps[client.transport]++;
     return replay;
@@ -298,16 +314,40 @@ export class PushCore {
 
 /**
  * The hub's sink for one session: it hands each message to the session's
- * transport. `client` is set in step 2 of connect, in the same turn as step 1,
- * so no message can arrive before it.
+ * transport, once, in id order. Until the opening is sent (step 4 of connect)
+ * live messages wait here; then those the backlog already carried are
+ * skipped. `client` is set in step 2, in the same turn as step 1.
  */
 class Route<C extends Client> implements SessionSink {
   client!: C;
+  /** Live messages that came while the backlog was read; null once open. */
+  private waiting: HubMessage[] | null = [];
+  /** The highest seq handed to the transport. */
+  private lastSeq = 0;
   constructor(private readonly transport: SessionTransport<C, unknown>) {}
 
   deliver(message: HubMessage): void {
+    if (this.waiting !== null) {
+      this.waiting.push(message);
+      return;
+    }
+    if (message.seq <= this.lastSeq) return; // the backlog had it already
+    this.lastSeq = message.seq;
     this.transport.deliver(this.client, message);
   }
+
+  /** The opening is sent, its backlog ending at `lastSeq`: hand on what waited. */
+  open(lastSeq: number): void {
+    this.lastSeq = lastSeq;
+    const waiting = this.waiting!;
+    this.waiting = null;
+    for (const message of waiting) this.deliver(message);
+  }
+}
+
+/** The seq of an id `<epoch>-<seq>`. */
+function seqOf(id: string): number {
+  return Number(id.slice(id.lastIndexOf('-') + 1));
 }
 
 function newToken(): string {

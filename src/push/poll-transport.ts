@@ -76,7 +76,7 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
         const admission = await this.core.admit(query, request.headers, cursor ?? null);
         if (response.destroyed) return;
         this.makeRoom(poll.address, admission.channels.length);
-        this.core.connect(admission, this, poll);
+        await this.core.connect(admission, this, poll);
         return;
       }
     } catch (error) {

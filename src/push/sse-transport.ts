@@ -52,7 +52,11 @@ export class SseTransport implements SessionTransport<SseClient, SseStream> {
       return;
     }
     if (response.destroyed) return;
-    this.core.connect(admission, this, { response, envelope: query.get('envelope') === '1' });
+    try {
+      await this.core.connect(admission, this, { response, envelope: query.get('envelope') === '1' });
+    } catch (error) {
+      sendError(response, this.core.refusal(error, null)); // sendJson cuts a stream whose head is out
+    }
   }
 
   createClient(base: Client, stream: SseStream): SseClient {

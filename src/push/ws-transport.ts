@@ -82,7 +82,12 @@ export class WebSocketTransport implements SessionTransport<WsClient, WebSocket>
       socket.off('error', destroyOnError); // nothing of the admission stays on the socket
       this.server.handleUpgrade(request, socket, head, (ws) => {
         if ('error' in result) ws.close(refusalCloseCode(result.error.status), result.error.message);
-        else this.core.connect(result.admission, this, ws);
+        else {
+          this.core.connect(result.admission, this, ws).catch((error: unknown) => {
+            const refusal = this.core.refusal(error, null);
+            ws.close(refusalCloseCode(refusal.status), refusal.message);
+          });
+        }
       });
     });
   }
