@@ -109,10 +109,11 @@ export abstract class RedisConnection extends EventEmitter {
   private connectTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
-  /** Settles the promise returned by connect(). */
+  /** Settles the promise returned by connect(), while the first attempt runs. */
   private firstConnect: { resolve: () => void; reject: (error: Error) => void } | null = null;
+  private connecting: Promise<void> | null = null;
   /** Resolves quit() once the socket is gone. */
-  private closed: Promise<void> | null = null;
+  private quitting: Promise<void> | null = null;
   private protocolVersion: 2 | 3 = 2;
   private everReady = false;
 
@@ -169,11 +170,13 @@ export abstract class RedisConnection extends EventEmitter {
    * refused, timed out, or credentials refused. Later losses reconnect on their own.
    */
   connect(): Promise<void> {
-    if (this.state !== 'idle') return Promise.reject(new RedisConnectionError('PW_ERR_REDIS_CLOSED', 'connect() was already called'));
-    return new Promise<void>((resolve, reject) => {
+    if (this.connecting) return this.connecting; // called again: the same outcome
+    if (this.state === 'closed') return Promise.reject(this.refusal());
+    this.connecting = new Promise<void>((resolve, reject) => {
       this.firstConnect = { resolve, reject };
       this.open();
     });
+    return this.connecting;
   }
 
   /**
@@ -193,14 +196,14 @@ export abstract class RedisConnection extends EventEmitter {
    */
   quit(): Promise<void> {
     if (this.state === 'closed') return Promise.resolve();
-    if (this.closed) return this.closed;
+    if (this.quitting) return this.quitting;
     if (this.state !== 'ready' || this.pending === 0) {
       this.close();
       return Promise.resolve();
     }
     this.state = 'closing';
-    this.closed = new Promise<void>((resolve) => this.once('end', () => resolve()));
-    return this.closed;
+    this.quitting = new Promise<void>((resolve) => this.once('end', () => resolve()));
+    return this.quitting;
   }
 
   // ---- for subclasses ------------------------------------------------------------
@@ -211,6 +214,8 @@ export abstract class RedisConnection extends EventEmitter {
   protected abstract onEvent(value: RespValue): void;
   /** The connection is greeted and ready; `reconnected` is false the first time. */
   protected abstract onReady(reconnected: boolean): void;
+  /** The connection is gone (lost or closed); its commands in flight have failed. */
+  protected onDown(): void {}
 
   /**
    * Write a command and wait for `replies` replies (the last one resolves).
@@ -303,9 +308,7 @@ export abstract class RedisConnection extends EventEmitter {
         if (this.clientName !== undefined) await call(['CLIENT', 'SETNAME', this.clientName]);
       }
       if (db !== 0) await call(['SELECT', db]);
-      if (this.socket !== socket) return;
       this.protocolVersion = version;
-      this.ready();
     } catch (error) {
       if (this.socket !== socket) return;
       if (error instanceof RedisReplyError) {
@@ -320,7 +323,9 @@ export abstract class RedisConnection extends EventEmitter {
         return this.lose(socket, refusal);
       }
       // Lost during the greeting: the socket's own handlers already took over.
+      return;
     }
+    if (this.socket === socket) this.ready();
   }
 
   private ready(): void {
@@ -467,6 +472,7 @@ export abstract class RedisConnection extends EventEmitter {
     this.queueHead = 0;
     // Never replayed: each may or may not have run; the caller knows whether retrying is safe.
     for (let i = head; i < queue.length; i++) queue[i]!.reject(lost);
+    this.onDown();
   }
 
   private scheduleReconnect(error: Error): void {

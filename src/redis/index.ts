@@ -4,7 +4,7 @@
 // connection that resubscribes after reconnecting (subscriber.ts).
 // spec-notes.md, "RESP (Redis protocol)", maps the specs to these files.
 export { RedisClient, RedisScript, type RedisClientEvents } from './redis-client.js';
-export { RedisSubscriber, type RedisSubscriberEvents } from './subscriber.js';
+export { DEFAULT_PING_INTERVAL, RedisSubscriber, type RedisSubscriberEvents, type RedisSubscriberOptions } from './subscriber.js';
 export {
   DEFAULT_COMMAND_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,

@@ -9,7 +9,7 @@
 // and SUBSCRIBE a b is confirmed once per channel, [subscribe, a, 1] then
 // [subscribe, b, 2] — arrays in RESP2, pushes in RESP3 — in command order.
 import { RedisConnection, type ReconnectInfo, type RedisOptions } from './connection.js';
-import { RedisReplyError } from './errors.js';
+import { RedisConfigError, RedisReplyError } from './errors.js';
 import { RespPush, type RespValue } from './resp.js';
 
 /** Listener signatures of RedisSubscriber's events. */
@@ -44,6 +44,19 @@ export interface RedisSubscriber {
 /** Channels per (re)subscribe command, so one command stays a bounded size. */
 const BATCH = 1000;
 
+export const DEFAULT_PING_INTERVAL = 15_000;
+
+/** Options of `RedisSubscriber`: those of the client but `returnBuffers`, and a health check. */
+export interface RedisSubscriberOptions extends Omit<RedisOptions, 'returnBuffers'> {
+  /**
+   * Send PING this often, ms. A subscriber only listens, so without it a
+   * connection that died silently (a partition, a host gone without a reset)
+   * would go unnoticed for as long as TCP keepalive takes — minutes; with it,
+   * a missing PONG is a command timeout and the subscriber reconnects. Default 15 000.
+   */
+  pingInterval?: number;
+}
+
 /**
  * A Redis connection for SUBSCRIBE and PSUBSCRIBE. Channel names and messages
  * are UTF-8 strings (the `returnBuffers` option is not taken).
@@ -65,10 +78,15 @@ const BATCH = 1000;
 export class RedisSubscriber extends RedisConnection {
   private readonly wantedChannels = new Set<string>();
   private readonly wantedPatterns = new Set<string>();
+  private readonly pingInterval: number;
+  private pingTimer: NodeJS.Timeout | null = null;
 
   /** Throws RedisConfigError for a bad URL or option; connects on connect(). */
-  constructor(url: string, options: Omit<RedisOptions, 'returnBuffers'> = {}) {
-    super(url, { ...options, returnBuffers: false });
+  constructor(url: string, options: RedisSubscriberOptions = {}) {
+    const { pingInterval = DEFAULT_PING_INTERVAL, ...rest } = options;
+    super(url, { ...rest, returnBuffers: false });
+    if (!(pingInterval > 0) || !Number.isFinite(pingInterval)) throw new RedisConfigError(`pingInterval must be a positive number, not ${pingInterval}`);
+    this.pingInterval = pingInterval;
   }
 
   /** Channels subscribed or to be subscribed on reconnect. */
@@ -139,9 +157,21 @@ export class RedisSubscriber extends RedisConnection {
   }
 
   protected onReady(reconnected: boolean): void {
-    if (!reconnected) return;
-    void this.resubscribe();
+    // PING is allowed in a subscribed RESP2 connection too; its answer, [pong, ''], is a reply like any other.
+    this.pingTimer = setInterval(this.ping, this.pingInterval);
+    this.pingTimer.unref();
+    if (reconnected) void this.resubscribe();
   }
+
+  protected override onDown(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  }
+
+  private readonly ping = (): void => {
+    // A late PONG is a command timeout: the connection drops and reconnects; nothing to do here.
+    this.send(['PING']).catch(() => {});
+  };
 
   private async resubscribe(): Promise<void> {
     const channels = [...this.wantedChannels];

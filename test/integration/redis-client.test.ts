@@ -17,6 +17,7 @@ import {
   RespProtocolError,
   RespReader,
   type RedisOptions,
+  type RedisSubscriberOptions,
   type RespValue,
 } from '../../src/redis/index.js';
 import { next } from '../helpers/events.js';
@@ -41,7 +42,7 @@ async function client(url: string, options: RedisOptions = {}): Promise<RedisCli
   return redis;
 }
 
-async function subscriber(url: string, options: RedisOptions = {}): Promise<RedisSubscriber> {
+async function subscriber(url: string, options: RedisSubscriberOptions = {}): Promise<RedisSubscriber> {
   const sub = new RedisSubscriber(url, { ...QUICK, ...options });
   opened.push(sub);
   await sub.connect();
@@ -476,6 +477,33 @@ describe('RedisClient against a broken server', () => {
     const refused = await rejection(client(fake.url));
     expect(refused).toMatchObject({ code: 'PW_ERR_REDIS_CONNECT_FAILED' });
     expect((refused as RedisConnectionError).cause).toBeInstanceOf(RespProtocolError);
+  });
+
+  it('a subscriber whose server stops answering PING reconnects (health check within pingInterval + commandTimeout)', async () => {
+    let pings = 0;
+    const fake = await fakeServer(
+      resp2((command) => {
+        if (command[0] !== 'PING') return '+OK\r\n';
+        // The first connection answers one PING, then goes quiet as a dead link would.
+        return ++pings === 1 ? '+PONG\r\n' : 'silence';
+      }),
+    );
+    const sub = await subscriber(fake.url, { pingInterval: 50, commandTimeout: 150 });
+    const [lost] = await next<[Error]>(sub, 'disconnect', 5_000);
+    expect(lost).toMatchObject({ code: 'PW_ERR_REDIS_COMMAND_TIMEOUT' });
+    expect(pings).toBeGreaterThanOrEqual(2);
+    await next(sub, 'ready', 5_000);
+    expect(fake.connections()).toBe(2);
+  });
+
+  it('connect() twice is one attempt with one outcome', async () => {
+    const fake = await fakeServer(resp2(() => '+PONG\r\n'));
+    const redis = new RedisClient(fake.url, QUICK);
+    opened.push(redis);
+    const first = redis.connect();
+    expect(redis.connect()).toBe(first);
+    await first;
+    expect(fake.connections()).toBe(1);
   });
 
   it('a server that accepts and never answers: PW_ERR_REDIS_CONNECT_TIMEOUT', async () => {

@@ -5,8 +5,10 @@
 // typed error or a bounded wait, never a hang or a foreign exception.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RedisArgumentError, RedisReplyError, RespProtocolError } from '../../src/redis/errors.js';
+import { backoffDelay } from '../../src/redis/backoff.js';
+import { RedisArgumentError, RedisConfigError, RedisReplyError, RespProtocolError } from '../../src/redis/errors.js';
 import { NEED_MORE, RespPush, RespReader, encodeCommand, type RespReaderOptions, type RespValue } from '../../src/redis/resp.js';
+import { parseRedisUrl, redact } from '../../src/redis/url.js';
 import { cutsArbitrary, splitAt } from '../helpers/chunking.js';
 
 // ---- reading helpers -------------------------------------------------------------
@@ -507,5 +509,46 @@ describe('encodeCommand', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+// ---- the other sans-I/O pieces of src/redis/ ---------------------------------------
+
+describe('parseRedisUrl', () => {
+  it('reads scheme, credentials (percent-decoded), host, port and database', () => {
+    expect(parseRedisUrl('redis://localhost')).toEqual({ tls: false, host: 'localhost', port: 6379, username: undefined, password: undefined, db: 0 });
+    expect(parseRedisUrl('rediss://alice:p%40ss%3Aword@redis.example:6380/2')).toEqual({
+      tls: true,
+      host: 'redis.example',
+      port: 6380,
+      username: 'alice',
+      password: 'p@ss:word',
+      db: 2,
+    });
+    expect(parseRedisUrl('redis://:secret@127.0.0.1:7000/')).toMatchObject({ username: undefined, password: 'secret', db: 0 });
+    expect(parseRedisUrl('redis://[::1]:6390')).toMatchObject({ host: '::1', port: 6390 });
+  });
+
+  it('refuses what it cannot honour, with RedisConfigError', () => {
+    for (const url of ['', 'localhost:6379', 'http://h', 'redis://', 'redis://h:0', 'redis://h:99999', 'redis://h/db', 'redis://h/1/2', 'redis://h?timeout=1', 'redis://h#x', 'redis://:%zz@h']) {
+      expect(() => parseRedisUrl(url), url).toThrow(RedisConfigError);
+    }
+  });
+
+  it('hides the password in messages', () => {
+    expect(redact('redis://alice:secret@h:1/0')).toBe('redis://alice:***@h:1/0');
+    expect(redact('rediss://:secret@h')).toBe('rediss://:***@h');
+    expect(redact('redis://h:6379')).toBe('redis://h:6379');
+    expect(() => parseRedisUrl('redis://:secret@h/x')).toThrow(expect.not.objectContaining({ message: expect.stringContaining('secret') }));
+  });
+});
+
+describe('backoffDelay (full jitter)', () => {
+  it('draws from [0, min(cap, base · 2^attempt))', () => {
+    expect(backoffDelay(0, 100, 2000, () => 0.999)).toBe(99);
+    expect(backoffDelay(3, 100, 2000, () => 0.5)).toBe(400);
+    expect(backoffDelay(10, 100, 2000, () => 0.999)).toBe(1998);
+    expect(backoffDelay(5000, 100, 2000, () => 0.5)).toBe(1000);
+    expect(backoffDelay(4, 100, 2000, () => 0)).toBe(0);
   });
 });
