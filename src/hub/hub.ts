@@ -355,6 +355,11 @@ export class Hub {
   }
 }
 
+/** The seq of an id `<epoch>-<seq>` (NaN for anything else). */
+export function seqOf(id: string): number {
+  return Number(id.slice(id.lastIndexOf('-') + 1));
+}
+
 function streamOf(map: Map<string, Stream>, key: string): Stream {
   let stream = map.get(key);
   if (!stream) map.set(key, (stream = new Stream(map, key)));

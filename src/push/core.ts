@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type * as http from 'node:http';
 import type { Ack, GapNotice, ReadyNotice } from './contract.js';
-import type { Hub, HubMessage, PublishInput, Replay, Session, SessionSink } from '../hub/hub.js';
+import type { Broker } from '../hub/broker.js';
+import { seqOf, type Hub, type HubMessage, type PublishInput, type Replay, type Session, type SessionSink } from '../hub/hub.js';
 import { HttpError } from './http-io.js';
 import { checkOrigin, identify, type Identity, type IdentitySettings } from './identity.js';
 import type { Metrics, Transport } from './metrics.js';
@@ -104,7 +105,10 @@ export class PushCore {
   onBug: ((error: Error) => void) | null = null;
 
   constructor(
+    /** Sessions and their subscriptions in this process. */
     private readonly hub: Hub,
+    /** Ids, history and fan-out: the hub itself, or a shared one (Redis). */
+    private readonly broker: Broker,
     private readonly settings: Settings,
     private readonly metrics: Metrics,
   ) {}
@@ -156,7 +160,7 @@ export class PushCore {
     this.clients.set(client.token, client);
     // The cursor is taken before the backlog: everything up to it that
     // concerns the session is in the backlog; what follows comes live.
-    const lastId = this.hub.lastId;
+    const lastId = this.broker.lastId;
     let replay: Replay;
     try {
       replay = await this.backlog(client, admission.since);
@@ -189,13 +193,13 @@ export class PushCore {
   }
 
   /** What a live session missed after `cursor` (a poll's next request); not counted as a resume. */
-  catchUp(client: Client, cursor: string): Replay {
-    return this.hub.replay(client.session, cursor);
+  catchUp(client: Client, cursor: string): Replay | Promise<Replay> {
+    return this.broker.replay(client.session, cursor);
   }
 
   /** The id of the newest message: the cursor of an answer that holds everything up to now. */
   get lastId(): string {
-    return this.hub.lastId;
+    return this.broker.lastId;
   }
 
   close(client: Client): void {
@@ -219,11 +223,15 @@ export class PushCore {
     this.metrics.received[client.transport]++;
   }
 
-  /** A publish from any source, counted. */
-  publish(input: PublishInput): { message: HubMessage; delivered: number } {
+  /**
+   * A publish from any source, counted. Resolves once the message has its id
+   * and is stored (with a shared broker, after a round trip to it).
+   */
+  async publish(input: PublishInput): Promise<{ message: HubMessage; delivered: number }> {
     const json = input.json ?? serializeData(input.data); // 422 before anything is stored
+    const published = await this.broker.publish({ ...input, json });
     this.metrics.published++;
-    return this.hub.publish({ ...input, json });
+    return published;
   }
 
   /** Run a client's command; throws CommandError for a refusal. */
@@ -245,7 +253,7 @@ export class PushCore {
         return { ...ack, channel: command.channel };
       case 'publish': {
         await this.checkPublishCommand(command.channel, client.identity);
-        const { message, delivered } = this.publish({
+        const { message, delivered } = await this.publish({
           target: { channel: command.channel },
           event: command.event,
           data: command.data,
@@ -285,8 +293,8 @@ export class PushCore {
 
   /** Step 3 of connect: the backlog, with resumes and gaps counted. */
   private async backlog(client: Client, since: string | undefined): Promise<Replay> {
-    if (since === undefined) return this.hub.unread(client.session);
-    const replay = await this.hub.replay(client.session, since);
+    if (since === undefined) return this.broker.unread(client.session);
+    const replay = await this.broker.replay(client.session, since);
     this.metrics.resumes[client.transport]++;
     if (replay.gap) this.metrics.gaps[client.transport]++;
     return replay;
@@ -343,11 +351,6 @@ class Route<C extends Client> implements SessionSink {
     this.waiting = null;
     for (const message of waiting) this.deliver(message);
   }
-}
-
-/** The seq of an id `<epoch>-<seq>`. */
-function seqOf(id: string): number {
-  return Number(id.slice(id.lastIndexOf('-') + 1));
 }
 
 function newToken(): string {

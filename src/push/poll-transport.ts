@@ -4,7 +4,7 @@
 // session (identity, channels, the token for POST /send) outlives a single
 // request and expires when its client stops polling.
 import type * as http from 'node:http';
-import type { HubMessage } from '../hub/hub.js';
+import { seqOf, type HubMessage } from '../hub/hub.js';
 import type { Client, Opening, PushCore, SessionTransport } from './core.js';
 import { HttpError, sendError } from './http-io.js';
 import { envelopeJson } from './wire.js';
@@ -88,8 +88,17 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
     this.clients.set(client.token, client);
     // One request per session at a time: a newer one answers the older with what it has.
     if (client.held) this.answer(client, client.held.messages);
-    const missed = cursor === undefined ? { messages: [], gap: false } : this.core.catchUp(client, cursor);
-    this.answerOrHold(client, poll, missed.messages, missed.gap);
+    if (cursor === undefined) return this.answerOrHold(client, poll, [], false);
+    const cursorNow = this.core.lastId;
+    const missed = this.core.catchUp(client, cursor);
+    if (!(missed instanceof Promise)) return this.answerOrHold(client, poll, missed.messages, missed.gap);
+    // A shared store is asked (the cursor is older than this process's
+    // history). Answer at once with what it has, and the cursor taken before
+    // asking: whatever is published meanwhile comes after it, so the next poll
+    // finds it. Not held, so no live message can fall between the two.
+    const { messages, gap } = await missed;
+    const newest = messages.at(-1);
+    this.respond(client, response, messages, gap, newest && newest.seq > seqOf(cursorNow) ? newest.id : cursorNow);
   }
 
   createClient(base: Client, poll: PollRequest): PollClient {
@@ -215,9 +224,15 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
    * newest id overall: everything up to it that concerns this session is in
    * this answer (or was in an earlier one), unless the batch was cut.
    */
-  private respond(client: PollClient, response: http.ServerResponse, messages: readonly HubMessage[], gap: boolean): void {
+  private respond(
+    client: PollClient,
+    response: http.ServerResponse,
+    messages: readonly HubMessage[],
+    gap: boolean,
+    cursorNow = this.core.lastId,
+  ): void {
     if (response.destroyed) return;
-    let cursor = this.core.lastId;
+    let cursor = cursorNow;
     // Cut the batch at maxBatch messages or maxAnswerBytes, whichever comes
     // first (one message always goes); the cursor then points at the last one sent.
     const envelopes: string[] = [];

@@ -37,7 +37,13 @@ export class PublishApi {
     private readonly core: PushCore,
     private readonly settings: PublishApiSettings,
   ) {
-    this.scheduler = new Scheduler((request, json) => this.publishNow(request, json), settings.now, settings.schedules);
+    this.scheduler = new Scheduler(
+      (request, json) => {
+        this.publishNow(request, json).catch((error: unknown) => core.reportError(null, error));
+      },
+      settings.now,
+      settings.schedules,
+    );
   }
 
   /** POST /publish: 200 with the result (a batch: an array of them), 202 for a single scheduled publish. */
@@ -46,7 +52,7 @@ export class PublishApi {
     this.checkPublishKey(request);
     const body = await readJsonBody(request, this.settings.maxBodyBytes);
     const { requests, batch } = parsePublishBody(body, this.settings.now(), this.settings.maxBatch);
-    const results = this.dispatchAll(requests);
+    const results = await this.dispatchAll(requests);
     if (batch) sendJson(response, 200, results);
     else sendJson(response, 'scheduled' in results[0] ? 202 : 200, results[0]);
   }
@@ -77,16 +83,16 @@ export class PublishApi {
   }
 
   /** A publish from the embedding process; throws HttpError 422 for an invalid one. */
-  publishFromCode(input: Record<string, unknown>): PublishResult {
-    return this.dispatchAll([parsePublish(input, this.settings.now())])[0];
+  async publishFromCode(input: Record<string, unknown>): Promise<PublishResult> {
+    return (await this.dispatchAll([parsePublish(input, this.settings.now())]))[0];
   }
 
   /** One line of the push port: `ok <delivered>` or `ok scheduled <ids>` is written by the port. */
-  publishLine(body: unknown): string {
+  async publishLine(body: unknown): Promise<string> {
     const { requests } = parsePublishBody(body, this.settings.now(), this.settings.maxBatch);
     let delivered = 0;
     const scheduled: string[] = [];
-    for (const result of this.dispatchAll(requests)) {
+    for (const result of await this.dispatchAll(requests)) {
       if ('scheduled' in result) scheduled.push(result.scheduled);
       else delivered += result.delivered;
     }
@@ -128,22 +134,28 @@ export class PublishApi {
    * data is serialized first (422 names the item that cannot be) and the
    * schedules must fit the limits together (507), before anything happens.
    */
-  private dispatchAll(requests: PublishRequest[]): PublishResult[] {
+  private async dispatchAll(requests: PublishRequest[]): Promise<PublishResult[]> {
     const prepared: Prepared[] = requests.map((request, index) => ({
       request,
       json: serializeData(request.data, requests.length > 1 ? `item ${index}: ` : ''),
     }));
     const scheduled = prepared.filter(({ request }) => request.at !== undefined);
     this.scheduler.checkRoom(scheduled.length, scheduled.reduce((sum, { json }) => sum + json.length, 0));
-    return prepared.map(({ request, json }) => {
-      if (request.at === undefined) return this.publishNow(request, json);
-      const item = this.scheduler.schedule({ ...request, at: request.at }, json);
-      return { scheduled: item.id, at: new Date(item.at).toISOString() };
-    });
+    // In order: with a shared broker each publish waits for its id before the next goes.
+    const results: PublishResult[] = [];
+    for (const { request, json } of prepared) {
+      if (request.at === undefined) {
+        results.push(await this.publishNow(request, json));
+      } else {
+        const item = this.scheduler.schedule({ ...request, at: request.at }, json);
+        results.push({ scheduled: item.id, at: new Date(item.at).toISOString() });
+      }
+    }
+    return results;
   }
 
-  private publishNow(request: PublishRequest, json: string): { id: string; delivered: number } {
-    const { message, delivered } = this.core.publish({ target: request.target, event: request.event, data: request.data, json });
+  private async publishNow(request: PublishRequest, json: string): Promise<{ id: string; delivered: number }> {
+    const { message, delivered } = await this.core.publish({ target: request.target, event: request.event, data: request.data, json });
     return { id: message.id, delivered };
   }
 }

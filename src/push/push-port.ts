@@ -11,8 +11,8 @@
 import * as net from 'node:net';
 import { HttpError } from './http-io.js';
 
-/** What the server does with one parsed line; throws HttpError to fail it. */
-export type LineHandler = (body: unknown) => string;
+/** What the server does with one parsed line; rejects with HttpError to fail it. */
+export type LineHandler = (body: unknown) => Promise<string>;
 
 export interface PushPortSettings {
   /** Longest line, bytes; a longer one ends the connection. */
@@ -27,6 +27,8 @@ export interface PushPortSettings {
 
 /** Answers written but not yet read by the backend before the port stops reading its lines. */
 const MAX_UNREAD_ANSWERS = 64 * 1024;
+/** Lines taken but not yet answered (each may wait for the broker) before the port stops reading. */
+const MAX_PENDING_LINES = 1000;
 
 /**
  * An HTTP request line (RFC 9112 §3: method SP request-target SP version),
@@ -43,12 +45,21 @@ export function createPushPort(handle: LineHandler, settings: PushPortSettings):
 
 function serveConnection(socket: net.Socket, handle: LineHandler, settings: PushPortSettings): void {
   let buffered = '';
+  // Answers go out in the order of their lines, though each may wait for the broker.
+  let answered: Promise<void> = Promise.resolve();
+  let pending = 0;
   let authorized = settings.key === undefined;
   let firstLine = true;
   socket.setEncoding('utf8');
   socket.setTimeout(settings.idleTimeoutMs, () => socket.destroy());
   socket.on('error', () => socket.destroy());
-  socket.on('drain', () => socket.resume());
+  // A backend that writes lines and never reads the answers would make them
+  // pile up: reading stops while answers wait unread or unanswered.
+  const heldBack = (): boolean => pending >= MAX_PENDING_LINES || socket.writableLength > MAX_UNREAD_ANSWERS;
+  const resumeIfRoom = (): void => {
+    if (socket.isPaused() && !heldBack()) socket.resume();
+  };
+  socket.on('drain', resumeIfRoom);
 
   const refuse = (reason: string): void => {
     buffered = '';
@@ -73,18 +84,23 @@ function serveConnection(socket: net.Socket, handle: LineHandler, settings: Push
         socket.write('ok auth\n');
         continue;
       }
-      socket.write(`${answer(handle, line)}\n`);
+      const reply = answer(handle, line);
+      pending++;
+      answered = answered.then(async () => {
+        const text = await reply;
+        if (socket.writable) socket.write(`${text}\n`);
+        pending--;
+        resumeIfRoom();
+      });
     }
     if (Buffer.byteLength(buffered) > settings.maxLineBytes) {
       return refuse(`line longer than ${settings.maxLineBytes} bytes`);
     }
-    // A backend that writes lines and never reads the answers would make them
-    // pile up here: stop reading until it has read them ('drain' resumes).
-    if (socket.writableLength > MAX_UNREAD_ANSWERS) socket.pause();
+    if (heldBack()) socket.pause();
   });
 }
 
-function answer(handle: LineHandler, line: string): string {
+async function answer(handle: LineHandler, line: string): Promise<string> {
   let body: unknown;
   try {
     body = JSON.parse(line);
@@ -92,7 +108,7 @@ function answer(handle: LineHandler, line: string): string {
     return 'fail not JSON: one publish object (or batch array) per line';
   }
   try {
-    return `ok ${handle(body)}`;
+    return `ok ${await handle(body)}`;
   } catch (error) {
     const reason = error instanceof HttpError ? error.message : 'internal error';
     return `fail ${reason.replace(/[\r\n]+/g, ' ')}`;

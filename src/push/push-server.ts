@@ -193,7 +193,7 @@ export class PushServer extends EventEmitter {
       retryMs: options.sseRetryMs ?? 3000,
       now,
     };
-    this.core = new PushCore(this.hub, this.settings, this.metrics);
+    this.core = new PushCore(this.hub, this.hub, this.settings, this.metrics);
     this.core.onBug = (error) => {
       if (this.listenerCount('error') > 0) this.emit('error', error);
     };
@@ -282,9 +282,10 @@ export class PushServer extends EventEmitter {
   /**
    * Publish from the embedding process: the same object POST /publish takes
    * (`channel` | `uid` | `broadcast: true`, `event`, `data`, `delayMs` | `at`).
-   * Throws HttpError 422 for an invalid one.
+   * Rejects with HttpError 422 for an invalid one (503 when a shared broker
+   * cannot be reached).
    */
-  publish(input: Record<string, unknown>): PublishResult {
+  publish(input: Record<string, unknown>): Promise<PublishResult> {
     return this.publishApi.publishFromCode(input);
   }
 

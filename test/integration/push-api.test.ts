@@ -269,14 +269,14 @@ describe('publishing from code', () => {
     const { server, wsUrl } = await start();
     const client = wsClient(`${wsUrl}?channel=c`);
     await client.inbox.until((m) => m.type === 'ready');
-    expect(server.publish({ channel: 'c', data: { n: 1 } })).toEqual({ id: expect.any(String), delivered: 1 });
+    expect(await server.publish({ channel: 'c', data: { n: 1 } })).toEqual({ id: expect.any(String), delivered: 1 });
     expect((await client.inbox.next()).data).toEqual({ n: 1 });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     for (const data of [undefined, 10n, cyclic, () => 1]) {
-      expect(() => server.publish({ channel: 'c', data })).toThrow(/must be a JSON value/);
+      await expect(server.publish({ channel: 'c', data })).rejects.toThrow(/must be a JSON value/);
     }
-    expect(() => server.publish({ data: 1 })).toThrow(/missing target/);
+    await expect(server.publish({ data: 1 })).rejects.toThrow(/missing target/);
     client.socket.close();
   });
 });

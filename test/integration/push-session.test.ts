@@ -20,7 +20,7 @@ async function greetingServer(extra: PushHandler = {}) {
       onOpen: (session: Session) => {
         extra.onOpen?.(session);
         const [channel] = session.channels;
-        server.publish({ channel, event: 'welcome', data: `hello ${session.transport}` });
+        void server.publish({ channel, event: 'welcome', data: `hello ${session.transport}` });
       },
       onError: (_session: Session | null, error: Error) => errors.push(error),
     },

@@ -154,7 +154,7 @@ describe('SSE transport', () => {
     const payload = 'y'.repeat(8 * 1024);
     let published = 0;
     while (published < 500 && server.metrics.drops.sse === 0) {
-      server.publish({ channel: 'big', data: { i: published++, payload } });
+      void server.publish({ channel: 'big', data: { i: published++, payload } });
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(server.metrics.drops.sse).toBe(1);

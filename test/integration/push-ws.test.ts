@@ -223,11 +223,11 @@ describe('identity and authorization', () => {
     const payload = 'x'.repeat(16 * 1024);
     let published = 0;
     while (published < 400 && server.metrics.drops.ws === 0) {
-      server.publish({ channel: 'firehose', data: { i: published++, payload } });
+      void server.publish({ channel: 'firehose', data: { i: published++, payload } });
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(server.metrics.drops.ws).toBe(1);
-    server.publish({ channel: 'firehose', data: { i: published++, payload } }); // after the drop
+    await server.publish({ channel: 'firehose', data: { i: published++, payload } }); // after the drop
     (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
     expect((await slow.closed).code).toBe(1006);
     const delivered = slow.inbox.pending.filter((m: Json) => m.type === 'message');
