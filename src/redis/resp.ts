@@ -162,6 +162,10 @@ export class RespReader {
   private lastScanned = 0;
   /** Bulk state: the declared length. */
   private bulkLength = 0;
+  /** The line just read, as a range of a buffer: no view allocated per line. */
+  private lineBuf: Buffer = EMPTY;
+  private lineStart = 0;
+  private lineEnd = 0;
 
   private readonly stack: Frame[] = [];
   private failure: RespProtocolError | null = null;
@@ -217,6 +221,7 @@ export class RespReader {
     this.chunks = [];
     this.head = this.offset = this.buffered = 0;
     this.stack.length = 0;
+    this.lineBuf = EMPTY;
   }
 
   private step(): RespValue | typeof NEED_MORE {
@@ -232,7 +237,8 @@ export class RespReader {
         case State.Line: {
           const length = this.scanLine();
           if (length < 0) return NEED_MORE;
-          const result = this.onLine(this.takeLine(length));
+          this.takeLine(length);
+          const result = this.onLine();
           if (result === PENDING) continue;
           value = result;
           break;
@@ -252,34 +258,35 @@ export class RespReader {
 
   // ---- one value's first line -------------------------------------------------
 
-  /** Handle a complete line (without its type byte and CRLF). A value, or PENDING for a header that needs more. */
-  private onLine(line: Buffer): RespValue | typeof PENDING {
+  /** Handle the line just taken (without its type byte and CRLF). A value, or PENDING for a header that needs more. */
+  private onLine(): RespValue | typeof PENDING {
+    const { lineBuf: buf, lineStart: start, lineEnd: end } = this;
     this.state = State.Type;
     switch (this.type) {
-      // RESP §Simple strings: "+<string>\r\n", no CR or LF inside.
+      // RESP §Simple strings: "+<string>\r\n"; "The string mustn't contain a CR (\r) or LF (\n) character".
       case 0x2b /* + */:
-        return line.toString('utf8');
+        return this.simpleText();
       // RESP §Simple errors: "-Error message\r\n"; the first word is the error prefix.
       case 0x2d /* - */:
-        return new RedisReplyError(line.toString('utf8'));
+        return new RedisReplyError(this.simpleText());
       // RESP §Integers: ":[<+|->]<value>\r\n", a signed 64-bit integer.
       case 0x3a /* : */:
-        return parseInteger(line);
+        return parseInteger(buf, start, end);
       // RESP §Nulls: "_\r\n".
       case 0x5f /* _ */:
-        if (line.length !== 0) throw badValue('a null (_) with content');
+        if (end !== start) throw badValue('a null (_) with content');
         return null;
       // RESP §Booleans: "#<t|f>\r\n".
       case 0x23 /* # */:
-        if (line.length === 1 && line[0] === 0x74) return true;
-        if (line.length === 1 && line[0] === 0x66) return false;
+        if (end - start === 1 && buf[start] === 0x74) return true;
+        if (end - start === 1 && buf[start] === 0x66) return false;
         throw badValue('a boolean (#) other than t or f');
       // RESP §Doubles: ",[<+|->]<integral>[.<fractional>][<E|e>[sign]<exponent>]\r\n", or inf, -inf, nan.
       case 0x2c /* , */:
-        return parseDouble(line.toString('latin1'));
+        return parseDouble(buf.toString('latin1', start, end));
       // RESP §Big numbers: "([+|-]<number>\r\n".
       case 0x28 /* ( */: {
-        const text = line.toString('latin1');
+        const text = buf.toString('latin1', start, end);
         if (!/^[+-]?[0-9]+$/.test(text)) throw badValue('a big number that is not a decimal integer');
         return BigInt(text);
       }
@@ -288,7 +295,7 @@ export class RespReader {
       case 0x24 /* $ */:
       case 0x21 /* ! */:
       case 0x3d /* = */: {
-        const length = this.parseLength(line, this.type === 0x24);
+        const length = this.parseLength(this.type === 0x24);
         if (length === -1) return null;
         if (length > this.maxBulkLength) {
           throw new RespProtocolError('PW_ERR_REDIS_BULK_TOO_LONG', `a bulk of ${length} bytes is over maxBulkLength (${this.maxBulkLength})`);
@@ -300,27 +307,35 @@ export class RespReader {
       // RESP §Arrays "*<count>\r\n<elements>" (and §Null arrays "*-1\r\n"), §Maps "%<pairs>…",
       // §Sets "~…", §Pushes ">…", §Attributes "|<pairs>…".
       case 0x2a /* * */:
-        return this.openAggregate(Kind.Array, this.parseLength(line, true));
+        return this.openAggregate(Kind.Array, this.parseLength(true));
       case 0x25 /* % */:
-        return this.openAggregate(Kind.Map, this.parseLength(line, false));
+        return this.openAggregate(Kind.Map, this.parseLength(false));
       case 0x7e /* ~ */:
-        return this.openAggregate(Kind.Set, this.parseLength(line, false));
+        return this.openAggregate(Kind.Set, this.parseLength(false));
       case 0x3e /* > */:
         // RESP §Pushes: "Pushed data may precede or follow any of RESP's data
         // types but never inside them."
         if (this.stack.length > 0) throw new RespProtocolError('PW_ERR_REDIS_BAD_TYPE', 'push data (>) inside an aggregate');
-        return this.openAggregate(Kind.Push, this.parseLength(line, false));
+        return this.openAggregate(Kind.Push, this.parseLength(false));
       case 0x7c /* | */:
-        return this.openAggregate(Kind.Attribute, this.parseLength(line, false));
+        return this.openAggregate(Kind.Attribute, this.parseLength(false));
       default:
         // Unreachable: startLine refused every other byte.
         throw describeType(this.type);
     }
   }
 
+  /** A simple string's or error's text. LF cannot be inside (the scan stopped at the first); a CR can. */
+  private simpleText(): string {
+    const { lineBuf: buf, lineStart: start, lineEnd: end } = this;
+    // The line's own CR sits at `end`, so the search never runs past it.
+    if (buf.indexOf(CR, start) !== end) throw new RespProtocolError('PW_ERR_REDIS_MISSING_CRLF', 'a CR inside a line');
+    return buf.toString('utf8', start, end);
+  }
+
   /** The type byte was read: refuse an unknown one at once, before waiting for a line. */
   private startLine(): void {
-    if (!KNOWN_TYPES.has(this.type)) throw describeType(this.type);
+    if (KNOWN_TYPES[this.type] === 0) throw describeType(this.type);
     this.state = State.Line;
     this.scanned = 0;
     this.scanChunk = this.head;
@@ -333,20 +348,25 @@ export class RespReader {
    * `?` instead; Redis never sends them (RESP §RESP versions: "excluding
    * streaming strings and streaming aggregates"), so they are refused by name.
    */
-  private parseLength(line: Buffer, nullable: boolean): number {
-    if (line.length === 1 && line[0] === 0x3f /* ? */) {
+  private parseLength(nullable: boolean): number {
+    const { lineBuf: buf, lineStart: start, lineEnd: end } = this;
+    const size = end - start;
+    if (size === 1 && buf[start] === 0x3f /* ? */) {
       throw new RespProtocolError('PW_ERR_REDIS_UNSUPPORTED', `streamed ${String.fromCharCode(this.type)}? values are not supported`);
     }
-    if (line.length === 2 && line[0] === 0x2d && line[1] === 0x31) {
+    if (size === 2 && buf[start] === 0x2d && buf[start + 1] === 0x31) {
       if (nullable) return -1;
       throw new RespProtocolError('PW_ERR_REDIS_BAD_LENGTH', `a null length (-1) after ${String.fromCharCode(this.type)}`);
     }
-    if (line.length === 0) throw new RespProtocolError('PW_ERR_REDIS_BAD_LENGTH', 'an empty length');
+    if (size === 0) throw new RespProtocolError('PW_ERR_REDIS_BAD_LENGTH', 'an empty length');
     let value = 0;
-    for (let i = 0; i < line.length; i++) {
-      const digit = line[i] - 0x30;
+    for (let i = start; i < end; i++) {
+      const digit = buf[i] - 0x30;
       if (digit < 0 || digit > 9) {
-        throw new RespProtocolError('PW_ERR_REDIS_BAD_LENGTH', `a length that is not a decimal integer ≥ -1: ${JSON.stringify(line.toString('latin1'))}`);
+        throw new RespProtocolError(
+          'PW_ERR_REDIS_BAD_LENGTH',
+          `a length that is not a decimal integer ≥ -1: ${JSON.stringify(buf.toString('latin1', start, end))}`,
+        );
       }
       // Past 2^53 the value is only compared against limits far below it.
       value = value * 10 + digit;
@@ -430,7 +450,14 @@ export class RespReader {
     const limit = this.maxLineLength + 1; // the content and its CR
     while (this.scanChunk < chunks.length) {
       const chunk = chunks[this.scanChunk];
-      const at = chunk.indexOf(LF, this.scanPos);
+      // A plain loop: lines are short, and Buffer#indexOf costs more to call than to run here.
+      let at = -1;
+      for (let i = this.scanPos; i < chunk.length; i++) {
+        if (chunk[i] === LF) {
+          at = i;
+          break;
+        }
+      }
       if (at === -1) {
         this.scanned += chunk.length - this.scanPos;
         if (chunk.length > this.scanPos) this.lastScanned = chunk[chunk.length - 1];
@@ -454,14 +481,27 @@ export class RespReader {
     return new RespProtocolError('PW_ERR_REDIS_LINE_TOO_LONG', `no CRLF within maxLineLength (${this.maxLineLength}) bytes`);
   }
 
-  /** Consume a line of `length` bytes and its CRLF; a view when it lies in one chunk, else a copy. */
-  private takeLine(length: number): Buffer {
-    const line = this.take(length);
-    this.skip(2);
-    // RESP §Simple strings: "mustn't contain a CR (\r) or LF (\n) character".
-    // LF cannot be inside (the scan stopped at the first); a CR can.
-    if (line.indexOf(CR) !== -1) throw new RespProtocolError('PW_ERR_REDIS_MISSING_CRLF', 'a CR inside a line');
-    return line;
+  /**
+   * Consume a line of `length` bytes and its CRLF into lineBuf/lineStart/lineEnd:
+   * a range of the chunk when it lies in one (no allocation), else a copy.
+   * lineEnd is the index of the line's CR in the first case.
+   */
+  private takeLine(length: number): void {
+    const chunk = this.chunks[this.head];
+    if (this.offset + length + 2 <= chunk.length) {
+      this.lineBuf = chunk;
+      this.lineStart = this.offset;
+      this.lineEnd = this.offset + length;
+      this.offset += length + 2;
+      this.buffered -= length + 2;
+      if (this.offset === chunk.length) this.nextChunk();
+      return;
+    }
+    // Split across chunks: copy it with its CR, so the CR still ends the range's search.
+    this.lineBuf = this.take(length + 1);
+    this.lineStart = 0;
+    this.lineEnd = length;
+    this.skip(1);
   }
 
   private takeByte(): number {
@@ -549,7 +589,9 @@ export class RespReader {
   }
 }
 
-const KNOWN_TYPES = new Set([...'+-:_#,($!=*%~>|'].map((c) => c.charCodeAt(0)));
+const KNOWN_TYPES = new Uint8Array(256);
+for (const c of '+-:_#,($!=*%~>|') KNOWN_TYPES[c.charCodeAt(0)] = 1;
+const EMPTY = Buffer.alloc(0);
 
 function describeType(byte: number): RespProtocolError {
   const shown = byte >= 0x21 && byte <= 0x7e ? `'${String.fromCharCode(byte)}'` : `0x${byte.toString(16).padStart(2, '0')}`;
@@ -581,19 +623,19 @@ const INT64_MAX = 2n ** 63n - 1n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** RESP §Integers: optional sign, one or more digits, within a signed 64-bit integer. */
-function parseInteger(line: Buffer): number | bigint {
-  const signed = line[0] === 0x2d || line[0] === 0x2b;
-  const digits = line.length - (signed ? 1 : 0);
-  if (digits === 0) throw badValue('an integer (:) without digits');
+function parseInteger(buf: Buffer, start: number, end: number): number | bigint {
+  const signed = buf[start] === 0x2d || buf[start] === 0x2b;
+  const digits = end - start - (signed ? 1 : 0);
+  if (digits <= 0) throw badValue('an integer (:) without digits');
   let value = 0;
-  for (let i = signed ? 1 : 0; i < line.length; i++) {
-    const digit = line[i] - 0x30;
-    if (digit < 0 || digit > 9) throw badValue(`an integer (:) with a non-digit: ${JSON.stringify(line.toString('latin1'))}`);
+  for (let i = signed ? start + 1 : start; i < end; i++) {
+    const digit = buf[i] - 0x30;
+    if (digit < 0 || digit > 9) throw badValue(`an integer (:) with a non-digit: ${JSON.stringify(buf.toString('latin1', start, end))}`);
     value = value * 10 + digit;
   }
   // Up to 15 digits a double is exact; beyond, read the text exactly.
-  if (digits <= 15) return line[0] === 0x2d && value !== 0 ? -value : value;
-  const exact = BigInt(line.toString('latin1'));
+  if (digits <= 15) return buf[start] === 0x2d && value !== 0 ? -value : value;
+  const exact = BigInt(buf.toString('latin1', start, end));
   if (exact < INT64_MIN || exact > INT64_MAX) throw badValue('an integer (:) outside the signed 64-bit range');
   return exact >= -MAX_SAFE && exact <= MAX_SAFE ? Number(exact) : exact;
 }

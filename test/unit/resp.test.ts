@@ -192,6 +192,23 @@ describe('RespReader: malformed input is a typed error', () => {
     expect(failure(input).code).toBe(code);
   });
 
+  it('a CR inside a line is refused however the line is split', () => {
+    const input = Buffer.from('*2\r\n+O\rK\r\n-E\rR\r\n');
+    for (let cut = 1; cut < input.length; cut++) {
+      const reader = new RespReader();
+      let error: unknown;
+      try {
+        for (const piece of [input.subarray(0, cut), input.subarray(cut)]) {
+          reader.feed(piece);
+          while (reader.read() !== NEED_MORE);
+        }
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error, `cut at ${cut}`).toMatchObject({ code: 'PW_ERR_REDIS_MISSING_CRLF' });
+    }
+  });
+
   it('limits: declared lengths are refused before any data is awaited', () => {
     expect(failure('$9223372036854775807\r\n').code).toBe('PW_ERR_REDIS_BULK_TOO_LONG');
     expect(failure(`$${512 * 1024 * 1024 + 1}\r\n`).code).toBe('PW_ERR_REDIS_BULK_TOO_LONG');
