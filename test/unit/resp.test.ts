@@ -132,6 +132,34 @@ describe('RespReader: the spec’s examples', () => {
     expect(readAll([Buffer.from('|1\r\n+a\r\n:1\r\n')])).toEqual([]); // still waiting for the value it annotates
   });
 
+  it('spec-notes’ worked example: HELLO 3’s answer from Redis 7.0.15, one byte at a time', () => {
+    const hello = Buffer.from(
+      '%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:3\r\n' +
+        '$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n',
+    );
+    expect(hello.length).toBe(145);
+    const reader = new RespReader();
+    let waits = 0;
+    let reply: RespValue | typeof NEED_MORE = NEED_MORE;
+    for (const byte of hello) {
+      reader.feed(Buffer.of(byte));
+      reply = reader.read();
+      if (reply === NEED_MORE) waits++;
+    }
+    expect(waits).toBe(144);
+    expect(reply).toEqual(
+      new Map<RespValue, RespValue>([
+        ['server', 'redis'],
+        ['version', '7.0.15'],
+        ['proto', 3],
+        ['id', 3],
+        ['mode', 'standalone'],
+        ['role', 'master'],
+        ['modules', []],
+      ]),
+    );
+  });
+
   it('a push between replies is returned in its place (RESP3 §Push type)', () => {
     const replies = readAll([Buffer.from('>3\r\n+message\r\n+ch\r\n+hi\r\n$9\r\nGet-Reply\r\n')]);
     expect(plain(replies[0] as RespValue)).toEqual({ push: ['message', 'ch', 'hi'] });
