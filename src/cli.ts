@@ -47,6 +47,7 @@ export interface CliFlags {
   demo: boolean;
   devIdentity: boolean;
   userChannelPrefix?: string;
+  redis?: string;
   /** Seconds a shutdown waits for peers to close before cutting them. */
   shutdownGraceSeconds: number;
 }
@@ -154,6 +155,14 @@ const OPTIONS: OptionSpec[] = [
     env: 'PUSHWIRE_PUSH_KEY',
     help: { serve: 'push-port connections must first send AUTH <KEY>' },
     set: (f, v, source) => (f.pushKey = nonEmpty(source, v)),
+  },
+  {
+    kind: 'value',
+    flag: '--redis',
+    placeholder: 'URL',
+    env: 'PUSHWIRE_REDIS',
+    help: { serve: 'share ids, history and fan-out with other processes: redis://host:6379' },
+    set: (f, v, source) => (f.redis = nonEmpty(source, v)),
   },
   {
     kind: 'value',
@@ -384,6 +393,7 @@ export async function startServe(flags: CliFlags): Promise<{ server: PushServer;
     demo: flags.demo,
     devIdentity: flags.devIdentity || undefined,
     userChannelPrefix: flags.userChannelPrefix,
+    redis: flags.redis,
     perMessageDeflate: flags.deflate ?? false,
   });
   return { server, ...(await server.listen(flags.port ?? DEFAULT_PORT.serve, flags.host)) };

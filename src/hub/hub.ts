@@ -193,23 +193,38 @@ export class Hub {
 
   /** Store and deliver a message; returns it with how many sessions it reached. */
   publish(input: PublishInput): { message: HubMessage; delivered: number } {
-    const seq = ++this.seq;
-    const json = input.json ?? serialize(input.data);
-    const message: HubMessage = { id: `${this.epoch}-${seq}`, seq, data: input.data, json, time: this.now() };
+    const seq = this.seq + 1;
+    const message: HubMessage = {
+      id: `${this.epoch}-${seq}`,
+      seq,
+      data: input.data,
+      json: input.json ?? serialize(input.data),
+      time: this.now(),
+    };
     if (input.event !== undefined) message.event = input.event;
+    if ('channel' in input.target) message.channel = input.target.channel;
+    else if ('uid' in input.target) message.uid = input.target.uid;
+    else message.broadcast = true;
+    return { message, delivered: this.ingest(message) };
+  }
+
+  /**
+   * Store and deliver a message that already has its id — from a shared
+   * broker, which numbers messages for every process. Messages must come in
+   * id order (`seq` above every earlier one). Returns how many sessions it reached.
+   */
+  ingest(message: HubMessage): number {
+    if (message.seq <= this.seq) throw new RangeError(`message ${message.id} is not after ${this.lastId}`);
+    this.seq = message.seq;
     let stream: Stream;
     let recipients: Iterable<SessionState>;
-    const { target } = input;
-    if ('channel' in target) {
-      message.channel = target.channel;
-      stream = streamOf(this.channelStreams, target.channel);
-      recipients = this.channelMembers.get(target.channel) ?? [];
-    } else if ('uid' in target) {
-      message.uid = target.uid;
-      stream = streamOf(this.userStreams, target.uid);
-      recipients = this.userSessions.get(target.uid) ?? [];
+    if (message.channel !== undefined) {
+      stream = streamOf(this.channelStreams, message.channel);
+      recipients = this.channelMembers.get(message.channel) ?? [];
+    } else if (message.uid !== undefined) {
+      stream = streamOf(this.userStreams, message.uid);
+      recipients = this.userSessions.get(message.uid) ?? [];
     } else {
-      message.broadcast = true;
       stream = this.broadcastStream;
       recipients = this.sessions;
     }
@@ -219,8 +234,30 @@ export class Hub {
       session.sink.deliver(message);
       delivered++;
     }
-    if (delivered > 0) stream.deliveredSeq = seq;
-    return { message, delivered };
+    if (delivered > 0) stream.deliveredSeq = message.seq;
+    return delivered;
+  }
+
+  /**
+   * Continue the numbering of a shared broker: ids from now on are
+   * `<epoch>-<seq + 1>` and later. Only before the first message; history
+   * from before (none) is lost. @internal
+   */
+  adopt(epoch: string, seq: number): void {
+    if (this.entries.size > 0) throw new Error('adopt() must come before any message');
+    (this as { epoch: string }).epoch = epoch;
+    this.seq = seq;
+    this.forgottenSeq = seq; // whatever came before is not here: a resume from before is a gap here
+  }
+
+  /**
+   * Skip ahead to `seq`: messages up to it were missed (a shared broker could
+   * not supply them), so a resume from before it reports a gap. @internal
+   */
+  skipTo(seq: number): void {
+    if (seq <= this.seq) return;
+    this.seq = seq;
+    this.forgottenSeq = Math.max(this.forgottenSeq, seq);
   }
 
   /**

@@ -16,6 +16,7 @@ import { Metrics } from './metrics.js';
 import { PollTransport } from './poll-transport.js';
 import { createPushPort } from './push-port.js';
 import { PublishApi, type PublishResult } from './publish-api.js';
+import { RedisBroker } from './redis-broker.js';
 import type { ScheduledPublish } from './scheduler.js';
 import { SseTransport } from './sse-transport.js';
 import { parseCommand } from './wire.js';
@@ -110,6 +111,14 @@ export interface PushServerOptions {
   now?: () => number;
   /** Serve the demo chat at `/` and let clients publish to `demo:` channels. Default false. */
   demo?: boolean;
+  /**
+   * Share ids, history and fan-out with other pushwire processes through
+   * Redis: `redis://[user:pass@]host:port[/db]` or `rediss://…`. Default:
+   * none (one process, everything in memory).
+   */
+  redis?: string;
+  /** Prefix of pushwire's Redis keys and bus channel. Default `pushwire:`. */
+  redisPrefix?: string;
 }
 
 export type { PublishResult } from './publish-api.js';
@@ -157,6 +166,8 @@ export class PushServer extends EventEmitter {
   private readonly options: PushServerOptions;
   private readonly settings: Settings;
   private readonly core: PushCore;
+  /** The shared broker when `redis` is set. */
+  private readonly redis: RedisBroker | null;
   private readonly ws: WebSocketTransport;
   private readonly sse: SseTransport;
   private readonly poll: PollTransport;
@@ -193,7 +204,17 @@ export class PushServer extends EventEmitter {
       retryMs: options.sseRetryMs ?? 3000,
       now,
     };
-    this.core = new PushCore(this.hub, this.hub, this.settings, this.metrics);
+    this.redis = options.redis
+      ? new RedisBroker(this.hub, {
+          url: options.redis,
+          prefix: options.redisPrefix,
+          historySize: options.historySize ?? 1000,
+          historyAgeMs: options.historyAgeMs ?? 60 * 60 * 1000,
+          now,
+        })
+      : null;
+    this.core = new PushCore(this.hub, this.redis ?? this.hub, this.settings, this.metrics);
+    if (this.redis) this.redis.onError = (error) => this.core.reportError(null, error);
     this.core.onBug = (error) => {
       if (this.listenerCount('error') > 0) this.emit('error', error);
     };
@@ -257,6 +278,7 @@ export class PushServer extends EventEmitter {
     if (!loopback && this.options.publishKey === undefined) {
       throw new ConfigError(`refusing to listen on ${host} without a publish key: anyone could publish`);
     }
+    await this.redis?.start(); // ids and history first: then clients may come
     await listenOn(this.httpServer, port, host);
     const heartbeatMs = this.options.heartbeatMs ?? 15_000;
     this.maintenance = setInterval(() => {
@@ -318,6 +340,7 @@ export class PushServer extends EventEmitter {
       this.httpServer.closeIdleConnections();
       await Promise.all(closed);
       clearTimeout(cut);
+      await this.redis?.stop();
     })();
     return this.closing;
   }
@@ -363,12 +386,15 @@ export class PushServer extends EventEmitter {
         return this.publishApi.publishHttp(request, response);
       case '/scheduled':
         return this.publishApi.listScheduled(request, response, url.searchParams);
-      case '/healthz':
+      case '/healthz': {
+        const degraded = this.redis?.degraded ?? null;
         return sendJson(response, 200, {
-          status: 'ok',
+          status: degraded === null ? 'ok' : 'degraded',
+          ...(degraded === null ? {} : { reason: degraded }),
           uptimeSeconds: Math.floor((this.settings.now() - this.startedAt) / 1000),
           sessions: this.core.clients.size,
         });
+      }
       case '/metrics':
         response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
         response.end(
@@ -527,7 +553,7 @@ function checkOptions(options: PushServerOptions): void {
   if (options.devIdentity && options.jwtSecret !== undefined) {
     throw new ConfigError('devIdentity trusts ?uid= and jwtSecret requires proof: choose one');
   }
-  for (const name of ['publishKey', 'jwtSecret', 'pushKey', 'userChannelPrefix'] as const) {
+  for (const name of ['publishKey', 'jwtSecret', 'pushKey', 'userChannelPrefix', 'redis', 'redisPrefix'] as const) {
     if (options[name] === '') throw new ConfigError(`${name} must not be empty`);
   }
 }
