@@ -2,8 +2,15 @@
 // their SHA-1 with a fallback to their source (EVALSHA, then EVAL on NOSCRIPT).
 import { createHash } from 'node:crypto';
 import { RedisConnection, type ReconnectInfo, type RedisOptions } from './connection.js';
-import { RedisReplyError } from './errors.js';
+import { RedisArgumentError, RedisReplyError } from './errors.js';
 import { RespPush, type RedisArgument, type RespValue } from './resp.js';
+
+/**
+ * Commands whose answers are not one reply each (pub/sub confirmations and
+ * messages, MONITOR's feed): on this connection they would put every later
+ * reply out of step, so they are refused.
+ */
+const PUSH_MODE = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE', 'MONITOR']);
 
 /** Listener signatures of RedisClient's events. */
 export interface RedisClientEvents {
@@ -62,6 +69,10 @@ export class RedisClient extends RedisConnection {
    * or a `RedisArgumentError` for an argument RESP cannot carry.
    */
   command(...args: RedisArgument[]): Promise<RespValue> {
+    const name = args[0];
+    if (typeof name === 'string' && name.length >= 7 && name.length <= 12 && PUSH_MODE.has(name.toUpperCase())) {
+      return Promise.reject(new RedisArgumentError(`${name} is answered out of band; use a RedisSubscriber`));
+    }
     return this.send(args);
   }
 

@@ -41,6 +41,9 @@ export interface RedisSubscriber {
   off<E extends keyof RedisSubscriberEvents>(event: E, listener: RedisSubscriberEvents[E]): this;
 }
 
+/** Push kinds that confirm a (P)(UN)SUBSCRIBE: replies, one per name. */
+const CONFIRMATIONS = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe']);
+
 /** Channels per (re)subscribe command, so one command stays a bounded size. */
 const BATCH = 1000;
 
@@ -140,10 +143,10 @@ export class RedisSubscriber extends RedisConnection {
   }
 
   protected isEvent(value: RespValue): boolean {
-    const items = value instanceof RespPush ? value.items : Array.isArray(value) ? value : null;
-    if (items === null) return false;
-    const kind = items[0];
-    return kind === 'message' || kind === 'pmessage';
+    // RESP3: every push is out of band except the confirmations, which answer our commands.
+    if (value instanceof RespPush) return !CONFIRMATIONS.has(value.items[0] as string);
+    // RESP2: messages come as arrays shaped like replies; the kind tells them apart.
+    return Array.isArray(value) && (value[0] === 'message' || value[0] === 'pmessage');
   }
 
   protected onEvent(value: RespValue): void {
@@ -151,9 +154,10 @@ export class RedisSubscriber extends RedisConnection {
     if (items[0] === 'message') {
       // A message can still arrive for a channel just unsubscribed (UNSUBSCRIBE in flight).
       if (this.wantedChannels.has(items[1])) this.emit('message', items[1], items[2]);
-    } else if (this.wantedPatterns.has(items[1])) {
-      this.emit('pmessage', items[1], items[2], items[3]);
+    } else if (items[0] === 'pmessage') {
+      if (this.wantedPatterns.has(items[1])) this.emit('pmessage', items[1], items[2], items[3]);
     }
+    // Other pushes (e.g. sharded `smessage`, never asked for here) are dropped.
   }
 
   protected onReady(reconnected: boolean): void {

@@ -216,10 +216,14 @@ describe.skipIf(!REDIS)('RedisClient against redis-server', () => {
     expect(await slow.command('PING')).toBe('PONG');
   });
 
-  it('refuses arguments RESP cannot carry without touching the connection', async () => {
+  it('refuses arguments RESP cannot carry, and push-mode commands, without touching the connection', async () => {
     const redis = await client(server.url());
     expect(await rejection(redis.command('SET', 'k', NaN))).toMatchObject({ code: 'PW_ERR_REDIS_INVALID_ARGUMENT' });
     expect(await rejection(redis.command())).toMatchObject({ code: 'PW_ERR_REDIS_INVALID_ARGUMENT' });
+    // Pub/sub and MONITOR answer out of band: refused here, they belong to a RedisSubscriber.
+    for (const name of ['SUBSCRIBE', 'psubscribe', 'Unsubscribe', 'MONITOR']) {
+      expect(await rejection(redis.command(name, 'x'))).toMatchObject({ code: 'PW_ERR_REDIS_INVALID_ARGUMENT' });
+    }
     expect(await redis.command('PING')).toBe('PONG');
   });
 
@@ -261,6 +265,21 @@ describe.skipIf(!REDIS)('RedisClient: authentication and protocol fallback', () 
     expect(await viaOption.command('ACL', 'SETUSER', 'alice', 'on', '>wonder land', '~*', '&*', '+@all')).toBe('OK');
     const alice = await client(`redis://alice:${encodeURIComponent('wonder land')}@127.0.0.1:${secured.port}`);
     expect(await alice.command('ACL', 'WHOAMI')).toBe('alice');
+  });
+
+  it('a SUBSCRIBE the ACL refuses rejects with the server’s NOPERM, and the channels are not kept', async () => {
+    const admin = await client(secured.url());
+    await admin.command('ACL', 'SETUSER', 'bob', 'on', '>builder', '~*', 'resetchannels', '&allowed:*', '+@all');
+    const sub = await subscriber(`redis://bob:builder@127.0.0.1:${secured.port}`);
+    const refused = await rejection(sub.subscribe('allowed:1', 'forbidden'));
+    expect(refused).toBeInstanceOf(RedisReplyError);
+    expect(refused).toMatchObject({ redisCode: 'NOPERM' });
+    expect([...sub.channels]).toEqual([]);
+    // One error answered the whole command: the connection is still in step.
+    await sub.subscribe('allowed:2');
+    const message = next<[string, string]>(sub, 'message');
+    await admin.command('PUBLISH', 'allowed:2', 'ok');
+    expect(await message).toEqual(['allowed:2', 'ok']);
   });
 
   it('a wrong password is PW_ERR_REDIS_AUTH_FAILED with the server’s WRONGPASS, and is not retried', async () => {
