@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
 import type { PushCore } from './core.js';
 import { bearerToken, HttpError, readJsonBody, sendJson } from './http-io.js';
-import { Scheduler, type ScheduledPublish, type SchedulerLimits } from './scheduler.js';
+import { Scheduler, type ScheduledPublish, type ScheduleInput, type SchedulerLimits, type Schedules } from './scheduler.js';
 import { parsePublish, parsePublishBody, serializeData, type PublishRequest } from './wire.js';
 
 /** The answer to one publish. */
@@ -31,19 +31,23 @@ type Prepared = { request: PublishRequest; json: string };
 const MAX_PAGE = 1000;
 
 export class PublishApi {
-  readonly scheduler: Scheduler;
+  readonly scheduler: Schedules;
 
   constructor(
     private readonly core: PushCore,
     private readonly settings: PublishApiSettings,
+    /** Schedules shared with other processes (Redis); default: this process's memory. */
+    shared?: Schedules,
   ) {
-    this.scheduler = new Scheduler(
-      (request, json) => {
-        this.publishNow(request, json).catch((error: unknown) => core.reportError(null, error));
-      },
-      settings.now,
-      settings.schedules,
-    );
+    this.scheduler =
+      shared ??
+      new Scheduler(
+        (request, json) => {
+          this.publishNow(request, json).catch((error: unknown) => core.reportError(null, error));
+        },
+        settings.now,
+        settings.schedules,
+      );
   }
 
   /** POST /publish: 200 with the result (a batch: an array of them), 202 for a single scheduled publish. */
@@ -62,23 +66,23 @@ export class PublishApi {
    * a page at a time (default 100, at most 1000); `next` is the `after` of
    * the following page, null on the last.
    */
-  listScheduled(request: http.IncomingMessage, response: http.ServerResponse, query: URLSearchParams): void {
+  async listScheduled(request: http.IncomingMessage, response: http.ServerResponse, query: URLSearchParams): Promise<void> {
     this.checkPublishKey(request);
     const limitText = query.get('limit');
     const limit = limitText === null ? 100 : Number(limitText);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
       throw new HttpError(400, `limit must be a whole number from 1 to ${MAX_PAGE}`);
     }
-    const page = this.scheduler.list(limit + 1, query.get('after') ?? undefined);
+    const page = await this.scheduler.list(limit + 1, query.get('after') ?? undefined);
     const next = page.length > limit ? page[limit - 1].id : null;
     sendJson(response, 200, { scheduled: page.slice(0, limit).map(describeScheduled), next, total: this.scheduler.size });
   }
 
   /** DELETE /scheduled/:id. */
-  cancelScheduled(request: http.IncomingMessage, response: http.ServerResponse, id: string): void {
+  async cancelScheduled(request: http.IncomingMessage, response: http.ServerResponse, id: string): Promise<void> {
     this.checkBrowser(request);
     this.checkPublishKey(request);
-    if (!this.scheduler.cancel(id)) throw new HttpError(404, `no scheduled publish ${id}`);
+    if (!(await this.scheduler.cancel(id))) throw new HttpError(404, `no scheduled publish ${id}`);
     sendJson(response, 200, { cancelled: id });
   }
 
@@ -139,15 +143,16 @@ export class PublishApi {
       request,
       json: serializeData(request.data, requests.length > 1 ? `item ${index}: ` : ''),
     }));
-    const scheduled = prepared.filter(({ request }) => request.at !== undefined);
-    this.scheduler.checkRoom(scheduled.length, scheduled.reduce((sum, { json }) => sum + json.length, 0));
+    const waiting = prepared.filter(({ request }) => request.at !== undefined) as ScheduleInput[];
+    const scheduled = waiting.length > 0 ? await this.scheduler.scheduleAll(waiting) : [];
     // In order: with a shared broker each publish waits for its id before the next goes.
     const results: PublishResult[] = [];
+    let next = 0;
     for (const { request, json } of prepared) {
       if (request.at === undefined) {
         results.push(await this.publishNow(request, json));
       } else {
-        const item = this.scheduler.schedule({ ...request, at: request.at }, json);
+        const item = scheduled[next++];
         results.push({ scheduled: item.id, at: new Date(item.at).toISOString() });
       }
     }

@@ -312,7 +312,7 @@ export class PushServer extends EventEmitter {
   }
 
   /** Publishes waiting for their time, soonest first. */
-  scheduled(): ScheduledPublish[] {
+  async scheduled(): Promise<ScheduledPublish[]> {
     return this.publishApi.scheduler.list();
   }
 

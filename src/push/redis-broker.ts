@@ -39,15 +39,26 @@ export interface RedisBrokerOptions {
 /** Entries read from Redis per XRANGE call while catching up. */
 const PAGE = 1000;
 
+/**
+ * The one way a message enters Redis, as a Lua function other scripts share
+ * (the scheduled-publish script fires through it too): number it, keep it in
+ * its stream and in `all`, announce it on the bus.
+ */
+export const PUBLISH_LUA = `
+local function publish(seqKey, streamKey, allKey, entry, maxlen, ttl, allMaxlen, bus)
+  local seq = redis.call('INCR', seqKey)
+  local id = seq .. '-0'
+  redis.call('XADD', streamKey, 'MAXLEN', maxlen, id, 'm', entry)
+  redis.call('PEXPIRE', streamKey, ttl)
+  redis.call('XADD', allKey, 'MAXLEN', '~', allMaxlen, id, 'm', entry)
+  redis.call('PUBLISH', bus, seq .. '\\n' .. entry)
+  return seq
+end
+`;
+
 // KEYS: seq, stream, all. ARGV: entry, maxlen, idle ttl ms, all maxlen, bus channel.
-const PUBLISH = new RedisScript(`
-local seq = redis.call('INCR', KEYS[1])
-local id = seq .. '-0'
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], id, 'm', ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], id, 'm', ARGV[1])
-redis.call('PUBLISH', ARGV[5], seq .. '\\n' .. ARGV[1])
-return seq
+const PUBLISH = new RedisScript(`${PUBLISH_LUA}
+return publish(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `);
 
 // KEYS: epoch, seq. ARGV: our epoch, the highest seq we have seen.
@@ -69,6 +80,16 @@ local read = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if read < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 1
 `);
+
+/** See RedisBroker.publishContext. */
+export interface PublishContext {
+  client: RedisClient;
+  prefix: string;
+  epoch: string;
+  streamKey(target: PublishInput['target']): string;
+  /** PUBLISH_LUA's maxlen, ttl, allMaxlen and bus, in that order. */
+  args: [number, number, number, string];
+}
 
 export class RedisBroker implements Broker {
   private readonly client: RedisClient;
@@ -332,6 +353,17 @@ export class RedisBroker implements Broker {
     this.client.evalScript(MARK_READ, [`${this.prefix}read`], [uid, seq]).catch((error: unknown) => this.onError(error as Error));
   }
 
+  /** What a script that publishes needs: the connection, and the keys and limits of PUBLISH_LUA. */
+  get publishContext(): PublishContext {
+    return {
+      client: this.client,
+      prefix: this.prefix,
+      epoch: this.hub.epoch,
+      streamKey: (target) => this.streamKey(target),
+      args: [this.options.historySize, this.options.historyAgeMs, this.options.catchUpLength ?? 100_000, this.bus],
+    };
+  }
+
   private streamKey(target: PublishInput['target']): string {
     if ('channel' in target) return `${this.prefix}s:c:${target.channel}`;
     if ('uid' in target) return `${this.prefix}s:u:${target.uid}`;
@@ -351,12 +383,12 @@ export class RedisBroker implements Broker {
 // JSON text holds no raw newline, so the first one splits the two, and the
 // data's JSON is kept as sent: no process serializes it again.
 
-function encodeEntry(input: PublishInput & { json: string }, time: number): string {
+export function encodeEntry(input: PublishInput & { json: string }, time: number): string {
   const target = 'channel' in input.target ? { c: input.target.channel } : 'uid' in input.target ? { u: input.target.uid } : { b: 1 };
   return `${JSON.stringify({ t: time, ...target, ...(input.event === undefined ? {} : { e: input.event }) })}\n${input.json}`;
 }
 
-function decodeEntry(entry: string, seq: number, epoch: string): HubMessage {
+export function decodeEntry(entry: string, seq: number, epoch: string): HubMessage {
   const newline = entry.indexOf('\n');
   const meta = JSON.parse(entry.slice(0, newline)) as { t: number; c?: string; u?: string; b?: 1; e?: string };
   const json = entry.slice(newline + 1);

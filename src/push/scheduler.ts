@@ -14,6 +14,30 @@ export interface ScheduledPublish {
   bytes: number;
 }
 
+/** A publish to keep until `request.at`, its data already serialized. */
+export interface ScheduleInput {
+  request: PublishRequest & { at: number };
+  json: string;
+}
+
+/**
+ * Where scheduled publishes wait: this process's memory (Scheduler), or
+ * Redis (RedisScheduler), where every process sees them and each fires once.
+ */
+export interface Schedules {
+  /** Keep these until their time, all or none: HttpError 507 when they do not fit the limits together. */
+  scheduleAll(items: ScheduleInput[]): ScheduledPublish[] | Promise<ScheduledPublish[]>;
+  /** Waiting publishes, soonest first: at most `limit`, after the one with id `after`. */
+  list(limit?: number, after?: string): ScheduledPublish[] | Promise<ScheduledPublish[]>;
+  /** Cancel one; false when no such publish waits. */
+  cancel(id: string): boolean | Promise<boolean>;
+  /** How many wait, and their estimated bytes (as last known, for /metrics). */
+  readonly size: number;
+  readonly bytes: number;
+  /** Stop firing (shutdown). */
+  stop(): void;
+}
+
 export interface SchedulerLimits {
   /** Publishes waiting at once. */
   maxItems: number;
@@ -27,7 +51,8 @@ const ITEM_OVERHEAD_BYTES = 300;
 /** setTimeout's longest delay (2^31 - 1 ms, about 24.8 days); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class Scheduler {
+/** Scheduled publishes in this process's memory, each on its own timer. */
+export class Scheduler implements Schedules {
   private readonly items = new Map<string, { item: ScheduledPublish; timer: NodeJS.Timeout }>();
   private nextId = 1;
   private bytesValue = 0;
@@ -50,6 +75,11 @@ export class Scheduler {
     this.bytesValue += bytes;
     this.arm(item);
     return item;
+  }
+
+  scheduleAll(items: ScheduleInput[]): ScheduledPublish[] {
+    this.checkRoom(items.length, items.reduce((sum, { json }) => sum + json.length, 0));
+    return items.map(({ request, json }) => this.schedule(request, json));
   }
 
   /** Throws HttpError 507 unless `count` more publishes with `jsonBytes` of data fit the limits. */

@@ -23,7 +23,7 @@ describe('graceful close', () => {
     expect((await held).json).toMatchObject({ messages: [], session: first.session });
     await closing;
     expect(server.httpServer.listening).toBe(false);
-    expect(server.scheduled()).toEqual([]);
+    expect(await server.scheduled()).toEqual([]);
   });
 });
 
