@@ -75,7 +75,7 @@ export class PublishApi {
     }
     const page = await this.scheduler.list(limit + 1, query.get('after') ?? undefined);
     const next = page.length > limit ? page[limit - 1].id : null;
-    sendJson(response, 200, { scheduled: page.slice(0, limit).map(describeScheduled), next, total: this.scheduler.size });
+    sendJson(response, 200, { scheduled: page.slice(0, limit).map(describeScheduled), next, total: await this.scheduler.count() });
   }
 
   /** DELETE /scheduled/:id. */

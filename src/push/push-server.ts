@@ -17,6 +17,7 @@ import { PollTransport } from './poll-transport.js';
 import { createPushPort } from './push-port.js';
 import { PublishApi, type PublishResult } from './publish-api.js';
 import { RedisBroker } from './redis-broker.js';
+import { RedisScheduler } from './redis-scheduler.js';
 import type { ScheduledPublish } from './scheduler.js';
 import { SseTransport } from './sse-transport.js';
 import { parseCommand } from './wire.js';
@@ -166,8 +167,9 @@ export class PushServer extends EventEmitter {
   private readonly options: PushServerOptions;
   private readonly settings: Settings;
   private readonly core: PushCore;
-  /** The shared broker when `redis` is set. */
+  /** The shared broker and schedules when `redis` is set. */
   private readonly redis: RedisBroker | null;
+  private readonly redisSchedules: RedisScheduler | null;
   private readonly ws: WebSocketTransport;
   private readonly sse: SseTransport;
   private readonly poll: PollTransport;
@@ -239,14 +241,22 @@ export class PushServer extends EventEmitter {
       maxSessionsPerAddress: options.maxPollSessionsPerAddress ?? 1000,
       now,
     });
-    this.publishApi = new PublishApi(this.core, {
-      publishKey: options.publishKey,
-      allowedOrigins: this.settings.allowedOrigins,
-      maxBodyBytes: this.settings.maxBodyBytes,
-      maxBatch: options.maxBatch ?? 1000,
-      schedules: { maxItems: options.maxScheduled ?? 10_000, maxBytes: options.maxScheduledBytes ?? 16 * 1024 * 1024 },
-      now,
-    });
+    const scheduleLimits = { maxItems: options.maxScheduled ?? 10_000, maxBytes: options.maxScheduledBytes ?? 16 * 1024 * 1024 };
+    this.redisSchedules = this.redis
+      ? new RedisScheduler(() => this.redis!.publishContext, scheduleLimits, now, (error) => this.core.reportError(null, error), options.redisPrefix)
+      : null;
+    this.publishApi = new PublishApi(
+      this.core,
+      {
+        publishKey: options.publishKey,
+        allowedOrigins: this.settings.allowedOrigins,
+        maxBodyBytes: this.settings.maxBodyBytes,
+        maxBatch: options.maxBatch ?? 1000,
+        schedules: scheduleLimits,
+        now,
+      },
+      this.redisSchedules ?? undefined,
+    );
     const requestTimeout = options.requestTimeoutMs ?? 30_000;
     this.httpServer = http.createServer(
       {
@@ -279,6 +289,7 @@ export class PushServer extends EventEmitter {
       throw new ConfigError(`refusing to listen on ${host} without a publish key: anyone could publish`);
     }
     await this.redis?.start(); // ids and history first: then clients may come
+    this.redisSchedules?.start();
     await listenOn(this.httpServer, port, host);
     const heartbeatMs = this.options.heartbeatMs ?? 15_000;
     this.maintenance = setInterval(() => {

@@ -31,6 +31,8 @@ export interface Schedules {
   list(limit?: number, after?: string): ScheduledPublish[] | Promise<ScheduledPublish[]>;
   /** Cancel one; false when no such publish waits. */
   cancel(id: string): boolean | Promise<boolean>;
+  /** How many wait, now. */
+  count(): number | Promise<number>;
   /** How many wait, and their estimated bytes (as last known, for /metrics). */
   readonly size: number;
   readonly bytes: number;
@@ -103,6 +105,10 @@ export class Scheduler implements Schedules {
   }
 
   get size(): number {
+    return this.items.size;
+  }
+
+  count(): number {
     return this.items.size;
   }
 
