@@ -31,8 +31,9 @@ describe('package', () => {
     }
   });
 
-  it('keeps the protocol core free of I/O, timers and the clock', () => {
-    for (const file of sourceFiles(join(root, 'src', 'protocol'))) {
+  it('keeps the protocol cores (WebSocket, RESP) free of I/O, timers and the clock', () => {
+    const redisCore = ['resp.ts', 'errors.ts', 'url.ts', 'backoff.ts'].map((name) => join(root, 'src', 'redis', name));
+    for (const file of [...sourceFiles(join(root, 'src', 'protocol')), ...redisCore]) {
       const text = readFileSync(file, 'utf8');
       expect(text, file).not.toMatch(/from 'node:(net|http|https|tls|dgram|fs|timers)'/);
       expect(text, file).not.toMatch(/\b(setTimeout|setInterval|setImmediate|Date\.now|performance\.now)\b/);
