@@ -327,6 +327,28 @@ export class Hub {
     while (this.oldest !== null && this.oldest.message.time < oldestKept) this.evict(this.oldest);
   }
 
+  /** Sessions of this process subscribed to `channel`. */
+  channelSessions(channel: string): number {
+    return this.channelMembers.get(channel)?.size ?? 0;
+  }
+
+  /** Sessions of this process that belong to user `uid`. */
+  userSessionCount(uid: string): number {
+    return this.userSessions.get(uid)?.size ?? 0;
+  }
+
+  /** How many channels have subscribers and how many users have sessions here. */
+  presenceCounts(): { channels: number; users: number } {
+    return { channels: this.channelMembers.size, users: this.userSessions.size };
+  }
+
+  /** Every channel with subscribers and every user with sessions here, with their session counts. */
+  presence(): { channels: Map<string, number>; users: Map<string, number> } {
+    const sizes = (map: Map<string, Set<SessionState>>): Map<string, number> =>
+      new Map([...map].map(([key, sessions]) => [key, sessions.size]));
+    return { channels: sizes(this.channelMembers), users: sizes(this.userSessions) };
+  }
+
   /** Sessions open now, by transport. */
   sessionCounts(): Map<string, number> {
     const counts = new Map<string, number>();

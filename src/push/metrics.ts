@@ -18,6 +18,9 @@ export interface Gauges {
   pollSessionsEvicted: number;
   /** What history holds. */
   history: HistoryStats;
+  /** Channels with subscribers, and users with sessions, in this process. */
+  channels: number;
+  users: number;
   /** Long-poll requests held open, waiting for a message or their timeout. */
   heldPolls: number;
 }
@@ -43,7 +46,7 @@ export class Metrics {
   }
 
   /** The exposition text: these counters, and the gauges read at scrape time. */
-  render({ sessions, scheduled, scheduledBytes, heldPolls, pollSessionsEvicted, history }: Gauges): string {
+  render({ sessions, scheduled, scheduledBytes, heldPolls, pollSessionsEvicted, history, channels, users }: Gauges): string {
     const lines: string[] = [];
     const family = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -56,6 +59,8 @@ export class Metrics {
       sse: sessions.get('sse') ?? 0,
       poll: sessions.get('poll') ?? 0,
     }));
+    family('pushwire_channels', 'gauge', 'Channels with at least one subscriber here.', [['', channels]]);
+    family('pushwire_users_online', 'gauge', 'Users with at least one session here.', [['', users]]);
     family('pushwire_messages_published_total', 'counter', 'Messages published.', [['', this.published]]);
     family('pushwire_messages_out_total', 'counter', 'Messages delivered to sessions.', byTransport(this.delivered));
     family('pushwire_messages_in_total', 'counter', 'Commands received from clients.', byTransport(this.received));

@@ -121,7 +121,7 @@ export class PublishApi {
   }
 
   /** RFC 6750 §3: 401 without a key, 403 with a wrong one. */
-  private checkPublishKey(request: http.IncomingMessage): void {
+  checkPublishKey(request: http.IncomingMessage): void {
     const key = this.settings.publishKey;
     if (key === undefined) return;
     const given = bearerToken(request.headers);

@@ -17,6 +17,7 @@ import { PollTransport } from './poll-transport.js';
 import { createPushPort } from './push-port.js';
 import { PublishApi, type PublishResult } from './publish-api.js';
 import { RedisBroker } from './redis-broker.js';
+import { RedisPresence } from './redis-presence.js';
 import { RedisScheduler } from './redis-scheduler.js';
 import type { ScheduledPublish } from './scheduler.js';
 import { SseTransport } from './sse-transport.js';
@@ -133,6 +134,7 @@ const ROUTES: Record<string, readonly string[]> = {
   '/publish': ['POST'],
   '/scheduled': ['GET'],
   '/healthz': ['GET'],
+  '/presence': ['GET'],
   '/metrics': ['GET'],
   '/client.js': ['GET', 'HEAD'],
 };
@@ -170,6 +172,7 @@ export class PushServer extends EventEmitter {
   /** The shared broker and schedules when `redis` is set. */
   private readonly redis: RedisBroker | null;
   private readonly redisSchedules: RedisScheduler | null;
+  private readonly redisPresence: RedisPresence | null;
   private readonly ws: WebSocketTransport;
   private readonly sse: SseTransport;
   private readonly poll: PollTransport;
@@ -245,6 +248,11 @@ export class PushServer extends EventEmitter {
     this.redisSchedules = this.redis
       ? new RedisScheduler(() => this.redis!.publishContext, scheduleLimits, now, (error) => this.core.reportError(null, error), options.redisPrefix)
       : null;
+    this.redisPresence = this.redis
+      ? new RedisPresence(this.hub, () => this.redis!.publishContext.client, options.redisPrefix ?? 'pushwire:', now, (error) =>
+          this.core.reportError(null, error),
+        )
+      : null;
     this.publishApi = new PublishApi(
       this.core,
       {
@@ -290,6 +298,7 @@ export class PushServer extends EventEmitter {
     }
     await this.redis?.start(); // ids and history first: then clients may come
     this.redisSchedules?.start();
+    this.redisPresence?.start();
     await listenOn(this.httpServer, port, host);
     const heartbeatMs = this.options.heartbeatMs ?? 15_000;
     this.maintenance = setInterval(() => {
@@ -351,6 +360,7 @@ export class PushServer extends EventEmitter {
       this.httpServer.closeIdleConnections();
       await Promise.all(closed);
       clearTimeout(cut);
+      await this.redisPresence?.stop();
       await this.redis?.stop();
     })();
     return this.closing;
@@ -406,6 +416,8 @@ export class PushServer extends EventEmitter {
           sessions: this.core.clients.size,
         });
       }
+      case '/presence':
+        return this.presence(request, response, url.searchParams);
       case '/metrics':
         response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
         response.end(
@@ -416,6 +428,7 @@ export class PushServer extends EventEmitter {
             heldPolls: this.poll.heldCount,
             pollSessionsEvicted: this.poll.evicted,
             history: this.hub.historyStats(),
+            ...this.hub.presenceCounts(),
           }),
         );
         return;
@@ -448,6 +461,30 @@ export class PushServer extends EventEmitter {
     if (!client) throw new HttpError(401, 'unknown or expired session: reconnect to get a new one');
     const command = parseCommand(await readJsonBody(request, this.settings.maxBodyBytes));
     sendJson(response, 200, await this.core.run(client, command));
+  }
+
+  /**
+   * GET /presence?channel=… (sessions subscribed) or ?uid=… (is the user
+   * online, and with how many sessions), across every process with --redis.
+   * Needs the publish key: who is online is the backend's business.
+   */
+  private async presence(request: http.IncomingMessage, response: http.ServerResponse, query: URLSearchParams): Promise<void> {
+    this.publishApi.checkPublishKey(request);
+    const channel = query.get('channel');
+    const uid = query.get('uid');
+    if ((channel === null) === (uid === null)) throw new HttpError(400, 'ask about one ?channel= or one ?uid=');
+    const field = channel !== null ? (`c:${channel}` as const) : (`u:${uid}` as const);
+    let sessions: number;
+    if (this.redisPresence) {
+      try {
+        sessions = await this.redisPresence.count(field);
+      } catch (error) {
+        throw new HttpError(503, `the message broker is unreachable: ${(error as Error).message}`);
+      }
+    } else {
+      sessions = channel !== null ? this.hub.channelSessions(channel) : this.hub.userSessionCount(uid!);
+    }
+    sendJson(response, 200, channel !== null ? { channel, sessions } : { uid, online: sessions > 0, sessions });
   }
 
   // ---- upgrades ----
