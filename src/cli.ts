@@ -3,7 +3,9 @@
 // PUSHWIRE_* environment variables) and composes library pieces. It runs
 // only when it is the program; imported (by tests, or to reuse `parseArgs`,
 // `startServe`, `startEcho`), it does nothing.
+import cluster from 'node:cluster';
 import { readFileSync, realpathSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +50,8 @@ export interface CliFlags {
   devIdentity: boolean;
   userChannelPrefix?: string;
   redis?: string;
+  /** Processes to serve with (node:cluster); 1 = this process alone. */
+  workers: number;
   /** Seconds a shutdown waits for peers to close before cutting them. */
   shutdownGraceSeconds: number;
 }
@@ -166,6 +170,14 @@ const OPTIONS: OptionSpec[] = [
   },
   {
     kind: 'value',
+    flag: '--workers',
+    placeholder: 'N|auto',
+    env: 'PUSHWIRE_WORKERS',
+    help: { serve: 'serve from N processes on one port (auto: one per core); needs --redis' },
+    set: (f, v, source) => (f.workers = v === 'auto' ? availableParallelism() : integer(source, v, 1, 256)),
+  },
+  {
+    kind: 'value',
     flag: '--shutdown-grace',
     placeholder: 'SECONDS',
     env: 'PUSHWIRE_SHUTDOWN_GRACE',
@@ -261,6 +273,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     clientPublish: false,
     demo: false,
     devIdentity: false,
+    workers: 1,
     shutdownGraceSeconds: 5,
   };
   const given: GivenFlag[] = [];
@@ -467,10 +480,23 @@ async function runEcho(flags: CliFlags): Promise<Closer> {
 }
 
 async function runServe(flags: CliFlags): Promise<Closer> {
+  if (flags.workers > 1 && cluster.isPrimary) return runPrimary(flags);
   const started = await startServe(flags);
-  const base = `${hostForUrl(flags.host)}:${started.port}`;
-  const push = started.pushPort === undefined ? '' : `, push port 127.0.0.1:${started.pushPort}`;
-  process.stdout.write(`pushwire serve listening on http://${base}/ (ws://${base}/ws${push})\n`);
+  if (cluster.isWorker) {
+    // The primary speaks for the workers; each only says where it listens.
+    process.send!({ pushwire: 'listening', port: started.port, pushPort: started.pushPort });
+    return (graceMs, done) => void started.server.close(graceMs).then(done);
+  }
+  announce(flags, started.port, started.pushPort);
+  return (graceMs, done) => void started.server.close(graceMs).then(done);
+}
+
+/** The startup lines: where it listens, and the warnings that go with the settings. */
+function announce(flags: CliFlags, port: number, pushPort: number | undefined, workers = 1): void {
+  const base = `${hostForUrl(flags.host)}:${port}`;
+  const push = pushPort === undefined ? '' : `, push port 127.0.0.1:${pushPort}`;
+  const processes = workers > 1 ? `, ${workers} workers` : '';
+  process.stdout.write(`pushwire serve listening on http://${base}/ (ws://${base}/ws${push}${processes})\n`);
   if (trustsUid(flags)) {
     process.stderr.write(
       'WARNING: development identity is on, so ?uid= is trusted: any client that reaches this port can claim to be any user.\n' +
@@ -478,7 +504,45 @@ async function runServe(flags: CliFlags): Promise<Closer> {
     );
   }
   if (flags.demo) process.stdout.write(`demo: open http://${base}/ in two browser windows\n`);
-  return (graceMs, done) => void started.server.close(graceMs).then(done);
+}
+
+/**
+ * `--workers N`: N processes share the port (node:cluster hands out
+ * connections) and, through Redis, ids, history and fan-out — without
+ * Redis each would be a server of its own, so it is refused. A worker that
+ * dies is replaced; SIGTERM drains every worker, then the primary exits 0.
+ */
+async function runPrimary(flags: CliFlags): Promise<Closer> {
+  if (flags.redis === undefined) {
+    throw new ConfigError('--workers needs --redis: the workers share ids, history and fan-out through it');
+  }
+  let stopping = false;
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`pushwire: worker ${worker.process.pid} ended (${signal ?? code}); starting another\n`);
+    cluster.fork();
+  });
+  const listening = Array.from({ length: flags.workers }, () => {
+    const worker = cluster.fork();
+    return new Promise<{ port: number; pushPort?: number }>((resolve, reject) => {
+      worker.on('message', (message: { pushwire?: string; port: number; pushPort?: number }) => {
+        if (message.pushwire === 'listening') resolve(message);
+      });
+      worker.once('exit', (code) => reject(new Error(`a worker exited (${code}) before listening`)));
+    });
+  });
+  const [first] = await Promise.all(listening);
+  announce(flags, first.port, first.pushPort, flags.workers);
+  return (_graceMs, done) => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    let left = workers.length;
+    if (left === 0) done();
+    for (const worker of workers) {
+      worker.once('exit', () => --left === 0 && done());
+      worker.process.kill('SIGTERM'); // each drains within the grace and exits 0
+    }
+  };
 }
 
 /** SIGINT/SIGTERM close gracefully and exit 0. */
