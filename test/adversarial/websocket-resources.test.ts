@@ -32,6 +32,18 @@ function repeat(frame: Buffer, count: number): Buffer {
   return Buffer.concat(Array.from({ length: count }, () => frame));
 }
 
+/** Write `batch` again and again, as fast as the server takes it, until the server closes the connection. */
+async function sendUntilClosed(attacker: RawClient, batch: Buffer): Promise<void> {
+  while (!attacker.closed) {
+    if (!attacker.socket.write(batch)) {
+      await Promise.race([
+        new Promise((resolve) => attacker.socket.once('drain', resolve)),
+        attacker.until(() => attacker.closed, 60_000),
+      ]);
+    }
+  }
+}
+
 describe('a peer that pings and never reads', () => {
   it('does not make pongs pile up: only the latest ping is answered once the socket drains (RFC 6455 §5.5.3)', async () => {
     server = await startCli(['echo']);
@@ -59,15 +71,7 @@ describe('endless 1-byte fragments', () => {
     const before = server.rss();
     const attacker = await RawClient.connect(server.port);
     attacker.send(buildFrame(0x2, 'x', { fin: false }));
-    const batch = repeat(buildFrame(0x0, 'x', { fin: false }), 10_000);
-    while (!attacker.closed) {
-      if (!attacker.socket.write(batch)) {
-        await Promise.race([
-          new Promise((resolve) => attacker.socket.once('drain', resolve)),
-          attacker.until(() => attacker.closed, 60_000),
-        ]);
-      }
-    }
+    await sendUntilClosed(attacker, repeat(buildFrame(0x0, 'x', { fin: false }), 10_000));
     const { code } = await attacker.closedWith();
     expect(code).toBe(1009);
     expect(server.peakRss() - before).toBeLessThan(MAX_GROWTH);
@@ -79,15 +83,7 @@ describe('endless 1-byte fragments', () => {
     const before = server.rss();
     const attacker = await RawClient.connect(server.port, '', '/ws');
     attacker.send(buildFrame(0x1, '{', { fin: false }));
-    const batch = repeat(buildFrame(0x0, ' ', { fin: false }), 10_000);
-    while (!attacker.closed) {
-      if (!attacker.socket.write(batch)) {
-        await Promise.race([
-          new Promise((resolve) => attacker.socket.once('drain', resolve)),
-          attacker.until(() => attacker.closed, 60_000),
-        ]);
-      }
-    }
+    await sendUntilClosed(attacker, repeat(buildFrame(0x0, ' ', { fin: false }), 10_000));
     const { code } = await attacker.closedWith();
     expect(code).toBe(1009);
     expect(server.peakRss() - before).toBeLessThan(16 * MiB);

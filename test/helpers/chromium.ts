@@ -2,8 +2,7 @@
 // then it must exist: a wrong path fails loudly rather than skipping), else
 // the first of the usual names on PATH. `.ci/run` installs Debian's chromium
 // and sets the variable, so in CI the browser tests never skip.
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findExecutable } from './executable.js';
 
 export const CHROMIUM_ENV = 'PUSHWIRE_CHROMIUM';
 const NAMES_ON_PATH = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
@@ -19,29 +18,9 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** The Chromium executable to use, or undefined when there is none. */
 export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const chosen = env[CHROMIUM_ENV];
-  if (chosen) {
-    if (!isExecutableFile(chosen)) throw new Error(`${CHROMIUM_ENV}=${chosen} is not an executable file`);
-    return chosen;
-  }
-  for (const directory of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const name of NAMES_ON_PATH) {
-      const candidate = join(directory, name);
-      if (isExecutableFile(candidate)) return candidate;
-    }
-  }
-  return undefined;
+  return findExecutable(CHROMIUM_ENV, NAMES_ON_PATH, env);
 }
 
 /** What to say when the browser tests cannot run. */

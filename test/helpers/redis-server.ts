@@ -7,35 +7,18 @@
 // `.ci/run` installs the package, so CI never skips them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findExecutable } from './executable.js';
 import { fileURLToPath } from 'node:url';
 
 export const REDIS_SERVER_ENV = 'PUSHWIRE_REDIS_SERVER';
 
-function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** The redis-server executable: $PUSHWIRE_REDIS_SERVER (which must then exist), else `redis-server` on PATH. */
 export function findRedisServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const chosen = env[REDIS_SERVER_ENV];
-  if (chosen) {
-    if (!isExecutableFile(chosen)) throw new Error(`${REDIS_SERVER_ENV}=${chosen} is not an executable file`);
-    return chosen;
-  }
-  for (const directory of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(directory, 'redis-server');
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  return undefined;
+  return findExecutable(REDIS_SERVER_ENV, ['redis-server'], env);
 }
 
 /** What to say when the Redis tests cannot run. */
