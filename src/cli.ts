@@ -50,6 +50,9 @@ export interface CliFlags {
   devIdentity: boolean;
   userChannelPrefix?: string;
   redis?: string;
+  consumeList?: string;
+  consumeStream?: string;
+  nodeName?: string;
   /** Processes to serve with (node:cluster); 1 = this process alone. */
   workers: number;
   /** Seconds a shutdown waits for peers to close before cutting them. */
@@ -167,6 +170,30 @@ const OPTIONS: OptionSpec[] = [
     env: 'PUSHWIRE_REDIS',
     help: { serve: 'share ids, history and fan-out with other processes: redis://host:6379' },
     set: (f, v, source) => (f.redis = nonEmpty(source, v)),
+  },
+  {
+    kind: 'value',
+    flag: '--consume-list',
+    placeholder: 'KEY',
+    env: 'PUSHWIRE_CONSUME_LIST',
+    help: { serve: 'publish what backends LPUSH onto this Redis list (needs --redis)' },
+    set: (f, v, source) => (f.consumeList = nonEmpty(source, v)),
+  },
+  {
+    kind: 'value',
+    flag: '--consume-stream',
+    placeholder: 'KEY[:GROUP]',
+    env: 'PUSHWIRE_CONSUME_STREAM',
+    help: { serve: "publish what backends XADD to this Redis stream (field json), as consumer group GROUP (pushwire)" },
+    set: (f, v, source) => (f.consumeStream = nonEmpty(source, v)),
+  },
+  {
+    kind: 'value',
+    flag: '--node-name',
+    placeholder: 'NAME',
+    env: 'PUSHWIRE_NODE_NAME',
+    help: { serve: 'this process\'s stable name in Redis (default host:port)' },
+    set: (f, v, source) => (f.nodeName = nonEmpty(source, v)),
   },
   {
     kind: 'value',
@@ -407,9 +434,23 @@ export async function startServe(flags: CliFlags): Promise<{ server: PushServer;
     devIdentity: flags.devIdentity || undefined,
     userChannelPrefix: flags.userChannelPrefix,
     redis: flags.redis,
+    consumeList: flags.consumeList,
+    consumeStream: flags.consumeStream,
+    nodeName: flags.nodeName,
+    beforeConsumedPublish: process.env.PUSHWIRE_TEST_HOLD_CONSUMED ? holdForever : undefined,
     perMessageDeflate: flags.deflate ?? false,
   });
   return { server, ...(await server.listen(flags.port ?? DEFAULT_PORT.serve, flags.host)) };
+}
+
+/**
+ * Test hook (PUSHWIRE_TEST_HOLD_CONSUMED=1): a consumed queue entry is held
+ * between being taken and being published, so a test can kill the process
+ * in that window.
+ */
+function holdForever(): Promise<void> {
+  process.stderr.write('pushwire: test hook: holding a consumed entry\n');
+  return new Promise(() => {});
 }
 
 /** Whether `serve` takes `?uid=` on trust: only when asked to (--dev-identity, or --demo without a JWT secret). */

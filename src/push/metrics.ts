@@ -21,6 +21,8 @@ export interface Gauges {
   /** Channels with subscribers, and users with sessions, in this process. */
   channels: number;
   users: number;
+  /** Entries taken from Redis queues (published, or dead-lettered). */
+  queue: { consumed: number; deadLetters: number };
   /** Long-poll requests held open, waiting for a message or their timeout. */
   heldPolls: number;
 }
@@ -46,7 +48,7 @@ export class Metrics {
   }
 
   /** The exposition text: these counters, and the gauges read at scrape time. */
-  render({ sessions, scheduled, scheduledBytes, heldPolls, pollSessionsEvicted, history, channels, users }: Gauges): string {
+  render({ sessions, scheduled, scheduledBytes, heldPolls, pollSessionsEvicted, history, channels, users, queue }: Gauges): string {
     const lines: string[] = [];
     const family = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -61,6 +63,8 @@ export class Metrics {
     }));
     family('pushwire_channels', 'gauge', 'Channels with at least one subscriber here.', [['', channels]]);
     family('pushwire_users_online', 'gauge', 'Users with at least one session here.', [['', users]]);
+    family('pushwire_queue_consumed_total', 'counter', 'Entries of Redis queues published.', [['', queue.consumed]]);
+    family('pushwire_queue_dead_letters_total', 'counter', 'Entries of Redis queues refused to the dead-letter key.', [['', queue.deadLetters]]);
     family('pushwire_messages_published_total', 'counter', 'Messages published.', [['', this.published]]);
     family('pushwire_messages_out_total', 'counter', 'Messages delivered to sessions.', byTransport(this.delivered));
     family('pushwire_messages_in_total', 'counter', 'Commands received from clients.', byTransport(this.received));

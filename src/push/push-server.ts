@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type * as net from 'node:net';
+import { hostname } from 'node:os';
 import { Hub } from '../hub/hub.js';
 import { DEMO_PAGE } from './demo-page.js';
 import { errorResponse } from '../protocol/handshake.js';
@@ -17,6 +18,7 @@ import { PollTransport } from './poll-transport.js';
 import { createPushPort } from './push-port.js';
 import { PublishApi, type PublishResult } from './publish-api.js';
 import { RedisBroker } from './redis-broker.js';
+import { parseStreamSpec, RedisConsumer, type QueueSpec } from './redis-consumer.js';
 import { RedisPresence } from './redis-presence.js';
 import { RedisScheduler } from './redis-scheduler.js';
 import type { ScheduledPublish } from './scheduler.js';
@@ -121,6 +123,14 @@ export interface PushServerOptions {
   redis?: string;
   /** Prefix of pushwire's Redis keys and bus channel. Default `pushwire:`. */
   redisPrefix?: string;
+  /** With `redis`: consume publish commands (the JSON of POST /publish) from this Redis list (LPUSH to it). */
+  consumeList?: string;
+  /** With `redis`: consume publish commands from this Redis stream, `KEY[:GROUP]` (XADD KEY * json '{…}'). */
+  consumeStream?: string;
+  /** This process's stable name in Redis (its list consumer's processing list). Default `<hostname>:<port>`. */
+  nodeName?: string;
+  /** Test hook: runs after a queued entry is taken and before it is published. @internal */
+  beforeConsumedPublish?: () => Promise<void>;
 }
 
 export type { PublishResult } from './publish-api.js';
@@ -173,6 +183,7 @@ export class PushServer extends EventEmitter {
   private readonly redis: RedisBroker | null;
   private readonly redisSchedules: RedisScheduler | null;
   private readonly redisPresence: RedisPresence | null;
+  private readonly consumers: RedisConsumer[] = [];
   private readonly ws: WebSocketTransport;
   private readonly sse: SseTransport;
   private readonly poll: PollTransport;
@@ -300,6 +311,7 @@ export class PushServer extends EventEmitter {
     this.redisSchedules?.start();
     this.redisPresence?.start();
     await listenOn(this.httpServer, port, host);
+    await this.startConsumers((this.httpServer.address() as net.AddressInfo).port);
     const heartbeatMs = this.options.heartbeatMs ?? 15_000;
     this.maintenance = setInterval(() => {
       this.sse.heartbeat();
@@ -360,6 +372,7 @@ export class PushServer extends EventEmitter {
       this.httpServer.closeIdleConnections();
       await Promise.all(closed);
       clearTimeout(cut);
+      await Promise.all(this.consumers.map((consumer) => consumer.stop()));
       await this.redisPresence?.stop();
       await this.redis?.stop();
     })();
@@ -429,6 +442,10 @@ export class PushServer extends EventEmitter {
             pollSessionsEvicted: this.poll.evicted,
             history: this.hub.historyStats(),
             ...this.hub.presenceCounts(),
+            queue: {
+              consumed: this.consumers.reduce((sum, consumer) => sum + consumer.counts.consumed, 0),
+              deadLetters: this.consumers.reduce((sum, consumer) => sum + consumer.counts.deadLetters, 0),
+            },
           }),
         );
         return;
@@ -485,6 +502,31 @@ export class PushServer extends EventEmitter {
       sessions = channel !== null ? this.hub.channelSessions(channel) : this.hub.userSessionCount(uid!);
     }
     sendJson(response, 200, channel !== null ? { channel, sessions } : { uid, online: sessions > 0, sessions });
+  }
+
+  /** `consumeList` / `consumeStream`: one consumer each, named after this process. */
+  private async startConsumers(port: number): Promise<void> {
+    const queues: QueueSpec[] = [];
+    if (this.options.consumeList !== undefined) queues.push({ kind: 'list', key: this.options.consumeList });
+    if (this.options.consumeStream !== undefined) queues.push(parseStreamSpec(this.options.consumeStream));
+    for (const queue of queues) {
+      const consumer = new RedisConsumer(
+        queue,
+        {
+          url: this.options.redis!,
+          node: this.options.nodeName ?? `${hostname()}:${port}`,
+          maxBodyBytes: this.settings.maxBodyBytes,
+          maxBatch: this.options.maxBatch ?? 1000,
+          now: this.settings.now,
+          beforePublish: this.options.beforeConsumedPublish,
+        },
+        () => this.redis!.publishContext,
+        this.publishApi.scheduler,
+        (error) => this.core.reportError(null, error),
+      );
+      await consumer.start();
+      this.consumers.push(consumer);
+    }
   }
 
   // ---- upgrades ----
@@ -598,10 +640,13 @@ function checkOptions(options: PushServerOptions): void {
     }
   }
   if (options.heartbeatMs === 0) throw new ConfigError('heartbeatMs must be at least 1');
+  if ((options.consumeList !== undefined || options.consumeStream !== undefined) && options.redis === undefined) {
+    throw new ConfigError('consumeList and consumeStream need redis: the queue is a Redis list or stream');
+  }
   if (options.devIdentity && options.jwtSecret !== undefined) {
     throw new ConfigError('devIdentity trusts ?uid= and jwtSecret requires proof: choose one');
   }
-  for (const name of ['publishKey', 'jwtSecret', 'pushKey', 'userChannelPrefix', 'redis', 'redisPrefix'] as const) {
+  for (const name of ['publishKey', 'jwtSecret', 'pushKey', 'userChannelPrefix', 'redis', 'redisPrefix', 'consumeList', 'consumeStream', 'nodeName'] as const) {
     if (options[name] === '') throw new ConfigError(`${name} must not be empty`);
   }
 }

@@ -137,7 +137,7 @@ describe('pushwire CLI', () => {
     expect(serveHelp.stdout).toMatch(/^usage: pushwire serve /);
     expect(options(serveHelp.stdout)).toEqual([
       '--port', '--host', '--publish-key', '--jwt-secret', '--allowed-origins', '--history',
-      '--history-age', '--push-port', '--push-key', '--redis', '--workers', '--shutdown-grace', '--dev-identity', '--user-channel-prefix',
+      '--history-age', '--push-port', '--push-key', '--redis', '--consume-list', '--consume-stream', '--node-name', '--workers', '--shutdown-grace', '--dev-identity', '--user-channel-prefix',
       '--client-publish', '--demo', '--deflate',
     ]);
     expect(serveHelp.stdout).toContain('default 8080');
