@@ -137,7 +137,7 @@ export class Hub {
   private readonly historyAgeMs: number;
   private readonly maxRetainedBytes: number;
   private readonly now: () => number;
-  readonly epoch: string;
+  private epochValue: string;
   private seq = 0;
   private nextSessionId = 1;
   private readonly sessions = new Set<SessionState>();
@@ -159,7 +159,7 @@ export class Hub {
     this.historyAgeMs = options.historyAgeMs ?? 60 * 60 * 1000;
     this.maxRetainedBytes = options.maxRetainedBytes ?? 32 * 1024 * 1024;
     this.now = options.now ?? Date.now;
-    this.epoch = options.epoch ?? String(this.now());
+    this.epochValue = options.epoch ?? String(this.now());
   }
 
   /** Register a session. Messages published to its uid or as broadcast reach it from now on. */
@@ -245,7 +245,7 @@ export class Hub {
    */
   adopt(epoch: string, seq: number): void {
     if (this.entries.size > 0) throw new Error('adopt() must come before any message');
-    (this as { epoch: string }).epoch = epoch;
+    this.epochValue = epoch;
     this.seq = seq;
     this.forgottenSeq = seq; // whatever came before is not here: a resume from before is a gap here
   }
@@ -306,6 +306,11 @@ export class Hub {
     const gap = inbox.evictedSeq > inbox.deliveredSeq;
     this.markInboxRead(state);
     return { messages, gap };
+  }
+
+  /** Prefix of every id this hub gives: a restart (or a shared broker's adopt) sets it. */
+  get epoch(): string {
+    return this.epochValue;
   }
 
   /** The id of the newest message, or `<epoch>-0` before the first. */
