@@ -61,15 +61,20 @@ const PUBLISH = new RedisScript(`${PUBLISH_LUA}
 return publish(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `);
 
-// KEYS: epoch, seq. ARGV: our epoch, the highest seq we have seen.
-// After a Redis restart without persistence the counter is gone: numbering
-// continues from the highest seq any process saw, in the same epoch.
+// KEYS: epoch, seq, lost. ARGV: the epoch to set if there is none (a new
+// one on start, this process's own after a reconnect), the highest seq we
+// have seen.
+// After a Redis restart without persistence the counter, the epoch and every
+// stream are gone: numbering continues from the highest seq any process saw,
+// in the same epoch, and `lost` remembers that Redis's history before that
+// seq is gone, so a resume answered from Redis reports the gap.
 const ADOPT = new RedisScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
 if seq < tonumber(ARGV[2]) then
   seq = tonumber(ARGV[2])
   redis.call('SET', KEYS[2], seq)
+  if tonumber(redis.call('GET', KEYS[3]) or '0') < seq then redis.call('SET', KEYS[3], seq) end
 end
 return { redis.call('GET', KEYS[1]), seq }
 `);
@@ -103,6 +108,10 @@ export class RedisBroker implements Broker {
   /** Bus messages that came while catching up, or after a missed one. */
   private held: HubMessage[] = [];
   private catchingUp: Promise<void> | null = null;
+  /** A catch-up was asked for while one ran (e.g. the bus came back meanwhile): read `all` once more. */
+  private catchUpAgain = false;
+  /** After a reconnect: the epoch and counter being restored; publishes wait for it. */
+  private adopting: Promise<unknown> | null = null;
   /** Publishes of this process waiting for their message to come back in order. */
   private readonly echoes = new Map<number, (delivered: number) => void>();
   /** Why the broker is degraded, when it is. */
@@ -123,7 +132,7 @@ export class RedisBroker implements Broker {
   /** Connect, take the shared epoch and counter, and listen to the bus. */
   async start(): Promise<void> {
     await Promise.all([this.client.connect(), this.subscriber.connect()]);
-    const [epoch, seq] = await this.adopt();
+    const [epoch, seq] = await this.adopt(`${this.options.now()}${randomBytes(2).toString('hex')}`);
     this.hub.adopt(epoch, seq);
     this.lastSeq = seq;
     this.coveredFrom = seq + 1;
@@ -153,6 +162,9 @@ export class RedisBroker implements Broker {
     const entry = encodeEntry(input, time);
     let reply: RespValue;
     try {
+      // After a reconnect the counter may be gone (Redis restarted without
+      // persistence) until this process has restored it: not before.
+      if (this.adopting) await this.adopting;
       reply = await this.client.evalScript(
         PUBLISH,
         [`${this.prefix}seq`, this.streamKey(input.target), `${this.prefix}all`],
@@ -233,40 +245,60 @@ export class RedisBroker implements Broker {
    * bus messages held meanwhile. Entries trimmed from `all` before it read
    * them are lost to this process's history: a resume from before then is
    * answered from Redis's per-stream history instead.
+   *
+   * Asked again while it runs (the bus came back during the read, say), it
+   * reads `all` once more when done: what was published between its read
+   * and the resubscription reached neither. A held message whose
+   * predecessors are not in `all` although it was held before the read
+   * (they were lost with a Redis restart) is handed on after a skip, never
+   * dropped and never waited for again.
    */
   private catchUp(): Promise<void> {
-    this.catchingUp ??= (async () => {
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return this.catchingUp;
+    }
+    this.catchingUp = (async () => {
       try {
-        for (;;) {
-          const entries = await this.readAll(this.lastSeq + 1);
-          for (const message of entries) {
-            if (message.seq <= this.lastSeq) continue;
-            if (message.seq > this.lastSeq + 1) {
-              this.hub.skipTo(message.seq - 1);
-              this.coveredFrom = message.seq;
-              this.lastSeq = message.seq - 1;
+        do {
+          this.catchUpAgain = false;
+          // Every predecessor of a message held now is in `all` by now, unless lost.
+          const heldBefore = this.held.reduce((max, message) => Math.max(max, message.seq), 0);
+          for (;;) {
+            const entries = await this.readAll(this.lastSeq + 1);
+            for (const message of entries) {
+              if (message.seq <= this.lastSeq) continue;
+              if (message.seq > this.lastSeq + 1) this.skipTo(message.seq - 1);
+              this.ingest(message);
             }
-            this.ingest(message);
+            if (entries.length < PAGE) break;
           }
-          if (entries.length < PAGE) break;
-        }
-        const held = this.held.sort((a, b) => a.seq - b.seq);
-        this.held = [];
-        for (const message of held) {
-          if (message.seq <= this.lastSeq) continue;
-          if (message.seq === this.lastSeq + 1) this.ingest(message);
-          else this.held.push(message); // still a hole: the next round reads it from Redis
-        }
-        this.trouble = null;
+          const held = this.held.sort((a, b) => a.seq - b.seq);
+          this.held = [];
+          for (const message of held) {
+            if (message.seq <= this.lastSeq) continue;
+            if (message.seq > this.lastSeq + 1 && message.seq <= heldBefore) this.skipTo(message.seq - 1);
+            if (message.seq === this.lastSeq + 1) this.ingest(message);
+            else this.held.push(message); // still a hole, held after the read: read `all` again
+          }
+          this.trouble = null;
+        } while (this.catchUpAgain || this.held.length > 0);
       } catch (error) {
         this.trouble = `catching up: ${(error as Error).message}`;
         this.onError(error as Error);
       } finally {
         this.catchingUp = null;
+        this.catchUpAgain = false;
       }
-      if (this.held.length > 0 && this.trouble === null) await this.catchUp();
     })();
     return this.catchingUp;
+  }
+
+  /** Messages up to `seq` cannot be had (trimmed from `all`, or lost with Redis): this process's history has a gap there. */
+  private skipTo(seq: number): void {
+    this.hub.skipTo(seq);
+    this.coveredFrom = seq + 1;
+    this.lastSeq = seq;
   }
 
   private async readAll(fromSeq: number): Promise<HubMessage[]> {
@@ -288,22 +320,31 @@ export class RedisBroker implements Broker {
     });
   }
 
-  /** After Redis came back: make sure epoch and counter are there (a restart without persistence loses them), then catch up. */
+  /**
+   * After Redis came back: make sure epoch and counter are there (a restart
+   * without persistence loses them) — this process's own epoch, so ids go on
+   * in it on every process, those started later included — then catch up.
+   */
   private async recover(): Promise<void> {
+    // Publishes wait for this: one sent before it could take a seq already used.
+    const adopting = (this.adopting = this.adopt(this.hub.epoch));
     try {
-      const [epoch] = await this.adopt();
+      const [epoch] = await adopting;
       if (epoch !== this.hub.epoch) this.onError(new Error(`Redis holds epoch ${epoch}, this process ${this.hub.epoch}: restart it`));
-      await this.catchUp();
     } catch (error) {
-      this.onError(error as Error);
+      this.onError(error as Error); // lost again: the next 'ready' tries again
+    } finally {
+      if (this.adopting === adopting) this.adopting = null;
     }
+    await this.catchUp();
   }
 
-  private async adopt(): Promise<[string, number]> {
+  /** Set the epoch if Redis has none and raise the counter to what this process saw; Redis's epoch and counter. */
+  private async adopt(epoch: string): Promise<[string, number]> {
     const reply = (await this.client.evalScript(
       ADOPT,
-      [`${this.prefix}epoch`, `${this.prefix}seq`],
-      [`${this.options.now()}${randomBytes(2).toString('hex')}`, this.lastSeq],
+      [`${this.prefix}epoch`, `${this.prefix}seq`, `${this.prefix}lost`],
+      [epoch, this.lastSeq],
     )) as RespValue[];
     return [String(reply[0]), Number(reply[1])];
   }
@@ -315,9 +356,13 @@ export class RedisBroker implements Broker {
     if (session.uid !== undefined) keys.push(`${this.prefix}s:u:${session.uid}`);
     const after = sinceSeq ?? 0;
     const oldestKept = this.options.now() - this.options.historyAgeMs;
-    let gap = sinceSeq === null;
+    const [lost, replies] = await Promise.all([
+      this.client.command('GET', `${this.prefix}lost`),
+      Promise.all(keys.map((key) => this.readStream(key, after))),
+    ]);
+    // Redis restarted without persistence after `since`: what came before the restart is gone.
+    let gap = sinceSeq === null || Number(lost ?? 0) > after;
     const messages: HubMessage[] = [];
-    const replies = await Promise.all(keys.map((key) => this.readStream(key, after)));
     for (const { entries, deletedSeq } of replies) {
       if (deletedSeq > after) gap = true;
       for (const message of entries) {
