@@ -4,7 +4,7 @@
 // only when it is the program; imported (by tests, or to reuse `parseArgs`,
 // `startServe`, `startEcho`), it does nothing.
 import cluster from 'node:cluster';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
@@ -14,15 +14,35 @@ import { createServer, type PushServer } from './push/push-server.js';
 import { ConfigError } from './push/http-io.js';
 
 /** The commands `pushwire` runs. */
-export type Command = 'serve' | 'echo';
+export type Command = 'serve' | 'echo' | 'conformance';
 
 /** One line of help per command, in the order the usage lists them. */
 const COMMANDS: Record<Command, string> = {
   serve: 'the push server: /ws, /sse, /poll, /send, /publish, /healthz, /metrics',
   echo: 'WebSocket echo server: every message comes back with its type, on any path',
+  conformance: 'test a WebSocket echo server against RFC 6455: pushwire conformance ws://host:port/path',
 };
 
-const DEFAULT_PORT: Record<Command, number> = { serve: 8080, echo: 9001 };
+const DEFAULT_PORT: Record<'serve' | 'echo', number> = { serve: 8080, echo: 9001 };
+
+/** `pushwire conformance`'s settings (src/conformance/suite.ts has their meaning). */
+export interface ConformanceFlags {
+  /** The URL argument: the echo server under test. */
+  url?: string;
+  cases?: string[];
+  performance: boolean;
+  runs?: number;
+  seed?: number;
+  maxMessage?: number;
+  timeoutMs?: number;
+  concurrency?: number;
+  json?: string;
+  junit?: string;
+  quiet: boolean;
+  verbose: boolean;
+  shrink: boolean;
+  insecure: boolean;
+}
 
 /** What the command line asked for, after environment variables and flags. */
 export interface CliFlags {
@@ -57,6 +77,7 @@ export interface CliFlags {
   workers: number;
   /** Seconds a shutdown waits for peers to close before cutting them. */
   shutdownGraceSeconds: number;
+  conformance: ConformanceFlags;
 }
 
 interface OptionBase {
@@ -257,7 +278,102 @@ const OPTIONS: OptionSpec[] = [
     help: { serve: 'permessage-deflate on /ws (default off)', echo: 'permessage-deflate (default on)' },
     set: (f, on) => (f.deflate = on),
   },
+  ...CONFORMANCE_OPTIONS(),
 ];
+
+/** The options of `pushwire conformance` (a hoisted function, so OPTIONS above can list them). */
+function CONFORMANCE_OPTIONS(): OptionSpec[] {
+  const c = (help: string): Partial<Record<Command, string>> => ({ conformance: help });
+  return [
+    {
+      kind: 'value',
+      flag: '--case',
+      placeholder: 'IDS',
+      help: c('comma-separated case ids or prefixes: 6.4,7.9.3,prop.invalid-utf8.17 (default: all but 9)'),
+      set: (f, v) => (f.conformance.cases = v.split(',').map((id) => id.trim()).filter(Boolean)),
+    },
+    {
+      kind: 'switch',
+      flag: '--performance',
+      help: c('also run Autobahn section 9: messages up to 16 MiB, timed'),
+      set: (f, on) => (f.conformance.performance = on),
+    },
+    {
+      kind: 'value',
+      flag: '--runs',
+      placeholder: 'N',
+      help: c('random streams per property (default 100; 0: none)'),
+      set: (f, v, source) => (f.conformance.runs = integer(source, v, 0, 1_000_000)),
+    },
+    {
+      kind: 'value',
+      flag: '--seed',
+      placeholder: 'N',
+      help: c('seed of masks and random streams (default 6455); a failure prints its replay'),
+      set: (f, v, source) => (f.conformance.seed = integer(source, v, 0, 2 ** 32 - 1)),
+    },
+    {
+      kind: 'value',
+      flag: '--max-message',
+      placeholder: 'BYTES',
+      help: c("the server's message limit: bigger must fail with 1009 (default unknown)"),
+      set: (f, v, source) => (f.conformance.maxMessage = integer(source, v, 1, 2 ** 40)),
+    },
+    {
+      kind: 'value',
+      flag: '--timeout',
+      placeholder: 'MS',
+      help: c("longest wait for the server's reaction to one case (default 3000)"),
+      set: (f, v, source) => (f.conformance.timeoutMs = integer(source, v, 1, 600_000)),
+    },
+    {
+      kind: 'value',
+      flag: '--concurrency',
+      placeholder: 'N',
+      help: c('connections at a time (default 4)'),
+      set: (f, v, source) => (f.conformance.concurrency = integer(source, v, 1, 256)),
+    },
+    {
+      kind: 'value',
+      flag: '--json',
+      placeholder: 'FILE',
+      help: c('also write the report as JSON'),
+      set: (f, v, source) => (f.conformance.json = nonEmpty(source, v)),
+    },
+    {
+      kind: 'value',
+      flag: '--junit',
+      placeholder: 'FILE',
+      help: c('also write JUnit XML (for CI)'),
+      set: (f, v, source) => (f.conformance.junit = nonEmpty(source, v)),
+    },
+    {
+      kind: 'switch',
+      flag: '--quiet',
+      help: c('list only the cases that are not OK'),
+      set: (f, on) => (f.conformance.quiet = on),
+    },
+    {
+      kind: 'switch',
+      flag: '--verbose',
+      help: c('frame traces for NON-STRICT cases too'),
+      set: (f, on) => (f.conformance.verbose = on),
+    },
+    {
+      kind: 'switch',
+      flag: '--shrink',
+      negatable: true,
+      help: c('shrink a failing random stream to a minimal one (default on)'),
+      set: (f, on) => (f.conformance.shrink = on),
+    },
+    {
+      kind: 'switch',
+      flag: '--insecure',
+      help: c('wss://: accept a certificate that does not verify'),
+      set: (f, on) => (f.conformance.insecure = on),
+    },
+  ];
+}
 
 /** An option as the command line named it: `--no-deflate` is `--deflate` switched off. */
 function findOption(name: string): { option: OptionSpec; on: boolean } | undefined {
@@ -302,6 +418,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     devIdentity: false,
     workers: 1,
     shutdownGraceSeconds: 5,
+    conformance: { performance: false, quiet: false, verbose: false, shrink: true, insecure: false },
   };
   const given: GivenFlag[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -322,7 +439,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
         if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
       }
       given.push({ name, ...found, value });
-    } else if (flags.command !== '') throw new Error(`unexpected argument ${arg}`);
+    } else if (flags.command === 'conformance' && flags.conformance.url === undefined) flags.conformance.url = arg;
+    else if (flags.command !== '') throw new Error(`unexpected argument ${arg}`);
     else if (isCommand(arg)) flags.command = arg;
     else throw new Error(`unknown command ${arg}`);
   }
@@ -361,7 +479,8 @@ function nonEmpty(name: string, text: string): string {
  */
 export function usage(command: Command | '' = ''): string {
   if (command === '') {
-    const commands = Object.entries(COMMANDS).map(([name, help]) => `  ${name.padEnd(7)} ${help}\n`);
+    const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+    const commands = Object.entries(COMMANDS).map(([name, help]) => `  ${name.padEnd(width)} ${help}\n`);
     return (
       'usage: pushwire <command> [options]\n\ncommands:\n' +
       commands.join('') +
@@ -381,7 +500,7 @@ export function usage(command: Command | '' = ''): string {
     return [`  ${flag.padEnd(24)} ${(option.env ?? '').padEnd(24)} ${help}\n`];
   });
   return (
-    `usage: pushwire ${command} [options]\n\n${COMMANDS[command]}\n\n` +
+    `usage: pushwire ${command}${command === 'conformance' ? ' URL' : ''} [options]\n\n${COMMANDS[command]}\n\n` +
     'options (flag, environment variable; a flag wins over its variable):\n' +
     lines.join('') +
     `  ${'-h, --help'.padEnd(24)} ${''.padEnd(24)} show this text\n` +
@@ -440,6 +559,17 @@ export async function startServe(flags: CliFlags): Promise<{ server: PushServer;
     beforeConsumedPublish: process.env.PUSHWIRE_TEST_HOLD_CONSUMED ? holdForever : undefined,
     perMessageDeflate: flags.deflate ?? false,
   });
+  // Bugs in hooks and a shared broker's trouble (a failed catch-up, Redis away): to stderr, not lost.
+  let lastError = '';
+  let lastErrorAt = 0;
+  server.on('error', (error) => {
+    // The same trouble repeats while it lasts (each retry fails alike): say it once per 10 s.
+    const now = Date.now();
+    if (error.message === lastError && now - lastErrorAt < 10_000) return;
+    lastError = error.message;
+    lastErrorAt = now;
+    process.stderr.write(`pushwire: ${error.message}\n`);
+  });
   return { server, ...(await server.listen(flags.port ?? DEFAULT_PORT.serve, flags.host)) };
 }
 
@@ -491,6 +621,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     // script that lost its arguments does not pass as a success.
     process.stderr.write(usage());
     process.exitCode = 2;
+  } else if (flags.command === 'conformance') {
+    await runConformance(flags.conformance);
   } else {
     try {
       const close = flags.command === 'echo' ? await runEcho(flags) : await runServe(flags);
@@ -502,6 +634,27 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       process.exit(error instanceof ConfigError ? 2 : 1);
     }
   }
+}
+
+/**
+ * `pushwire conformance URL`: run the suite, print the summary, write the
+ * reports asked for. Exit 0 when nothing FAILED, 1 when something did, 2
+ * for a usage error (no URL, or not a ws:// one).
+ */
+async function runConformance(c: ConformanceFlags): Promise<void> {
+  if (c.url === undefined) return usageError('conformance needs the URL of an echo server: pushwire conformance ws://127.0.0.1:9001/', 'conformance');
+  // Loaded on demand: serve and echo do not pay for the suite's cases.
+  const { conformance, formatTerminal, formatJson, formatJUnit } = await import('./conformance/index.js');
+  let report;
+  try {
+    report = await conformance({ ...c, url: c.url });
+  } catch (error) {
+    return usageError((error as Error).message, 'conformance');
+  }
+  process.stdout.write(formatTerminal(report, { quiet: c.quiet, verbose: c.verbose }));
+  if (c.json) writeFileSync(c.json, formatJson(report));
+  if (c.junit) writeFileSync(c.junit, formatJUnit(report));
+  process.exitCode = report.failed ? 1 : 0;
 }
 
 /** Close the server, cutting peers still open after `graceMs`; call `done` when everything is closed. */

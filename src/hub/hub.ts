@@ -424,6 +424,16 @@ export function seqOf(id: string): number {
   return Number(id.slice(id.lastIndexOf('-') + 1));
 }
 
+/** The newest of `reference` and those `ids` of its epoch (an id of another epoch says nothing about this one). */
+export function newestId(reference: string, ...ids: (string | undefined)[]): string {
+  const epoch = reference.slice(0, reference.lastIndexOf('-'));
+  let newest = reference;
+  for (const id of ids) {
+    if (id !== undefined && id.slice(0, id.lastIndexOf('-')) === epoch && seqOf(id) > seqOf(newest)) newest = id;
+  }
+  return newest;
+}
+
 function streamOf(map: Map<string, Stream>, key: string): Stream {
   let stream = map.get(key);
   if (!stream) map.set(key, (stream = new Stream(map, key)));

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type * as http from 'node:http';
 import type { Ack, GapNotice, ReadyNotice } from './contract.js';
 import type { Broker } from '../hub/broker.js';
-import { seqOf, type Hub, type HubMessage, type PublishInput, type Replay, type Session, type SessionSink } from '../hub/hub.js';
+import { newestId, seqOf, type Hub, type HubMessage, type PublishInput, type Replay, type Session, type SessionSink } from '../hub/hub.js';
 import { HttpError } from './http-io.js';
 import { checkOrigin, identify, type Identity, type IdentitySettings } from './identity.js';
 import type { Metrics, Transport } from './metrics.js';
@@ -170,7 +170,11 @@ export class PushCore {
     }
     if (!this.clients.has(client.token)) return null; // gone while the backlog was read
     const { messages, gap } = replay;
-    const newest = messages.at(-1);
+    // Where the session stands: the newest of what this process has seen,
+    // what the backlog holds, and where the client already was — a process
+    // that lags behind on the bus must neither send again what the client
+    // has nor hand it an older position.
+    const position = newestId(lastId, messages.at(-1)?.id, admission.since);
     transport.begin(
       client,
       {
@@ -181,13 +185,13 @@ export class PushCore {
           session: client.token,
           uid: client.identity.uid ?? null,
           channels: [...session.channels],
-          lastId: newest && newest.seq > seqOf(lastId) ? newest.id : lastId,
+          lastId: position,
           retry: this.settings.retryMs,
         },
       },
       link,
     );
-    route.open(newest?.seq ?? 0);
+    route.open(seqOf(position));
     this.callHook(session, 'onOpen', session);
     return client;
   }

@@ -4,7 +4,7 @@
 // session (identity, channels, the token for POST /send) outlives a single
 // request and expires when its client stops polling.
 import type * as http from 'node:http';
-import { seqOf, type HubMessage } from '../hub/hub.js';
+import { newestId, seqOf, type HubMessage } from '../hub/hub.js';
 import type { Client, Opening, PushCore, SessionTransport } from './core.js';
 import { HttpError, sendError } from './http-io.js';
 import { envelopeJson } from './wire.js';
@@ -32,6 +32,8 @@ interface PollRequest {
   response: http.ServerResponse;
   timeoutMs: number;
   address: string;
+  /** The cursor the client sent, if any. */
+  cursor: string | undefined;
 }
 
 interface HeldRequest {
@@ -45,6 +47,8 @@ interface PollClient extends Client {
   held: HeldRequest | null;
   lastSeen: number;
   address: string;
+  /** The newest cursor the client has sent: no answer's cursor may be older. */
+  floor: string | undefined;
 }
 
 /** One poll request: where to answer, how long it may be held, and who asks. */
@@ -68,7 +72,7 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
     let poll: PollRequest;
     let client: PollClient | undefined;
     try {
-      poll = { response, timeoutMs: this.parseTimeout(query.get('timeout')), address: request.socket.remoteAddress ?? '' };
+      poll = { response, timeoutMs: this.parseTimeout(query.get('timeout')), address: request.socket.remoteAddress ?? '', cursor };
       if (cursor === '') throw new HttpError(400, 'cursor must not be empty; leave it out on the first poll');
       client = this.clients.get(query.get('session') ?? '');
       if (!client) {
@@ -84,6 +88,7 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
       return;
     }
     client.lastSeen = this.settings.now();
+    if (cursor !== undefined) client.floor = newestId(client.floor ?? cursor, cursor);
     this.clients.delete(client.token); // most recently polled: last to be evicted
     this.clients.set(client.token, client);
     // One request per session at a time: a newer one answers the older with what it has.
@@ -102,7 +107,7 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
   }
 
   createClient(base: Client, poll: PollRequest): PollClient {
-    const client = Object.assign(base, { held: null, lastSeen: this.settings.now(), address: poll.address });
+    const client = Object.assign(base, { held: null, lastSeen: this.settings.now(), address: poll.address, floor: poll.cursor });
     this.clients.set(client.token, client);
     this.perAddress.set(poll.address, (this.perAddress.get(poll.address) ?? 0) + 1);
     return client;
@@ -232,7 +237,8 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
     cursorNow = this.core.lastId,
   ): void {
     if (response.destroyed) return;
-    let cursor = cursorNow;
+    // Never older than where the client already was (a process behind on the bus could say so).
+    let cursor = client.floor === undefined ? cursorNow : newestId(cursorNow, client.floor);
     // Cut the batch at maxBatch messages or maxAnswerBytes, whichever comes
     // first (one message always goes); the cursor then points at the last one sent.
     const envelopes: string[] = [];

@@ -45,6 +45,13 @@ const PAGE = 1000;
  * its stream and in `all`, announce it on the bus.
  */
 export const PUBLISH_LUA = `
+-- No counter: Redis restarted empty and no process has restored it yet.
+-- Numbering from 1 again would reuse ids, so a script that publishes checks
+-- this first, before it changes anything, and refuses (the caller retries).
+local function counted(seqKey)
+  return redis.call('EXISTS', seqKey) == 1
+end
+local NOSEQ = 'NOSEQ the id counter is not restored yet'
 local function publish(seqKey, streamKey, allKey, entry, maxlen, ttl, allMaxlen, bus)
   local seq = redis.call('INCR', seqKey)
   local id = seq .. '-0'
@@ -58,6 +65,7 @@ end
 
 // KEYS: seq, stream, all. ARGV: entry, maxlen, idle ttl ms, all maxlen, bus channel.
 const PUBLISH = new RedisScript(`${PUBLISH_LUA}
+if not counted(KEYS[1]) then return redis.error_reply(NOSEQ) end
 return publish(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `);
 
@@ -70,7 +78,8 @@ return publish(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], AR
 // seq is gone, so a resume answered from Redis reports the gap.
 const ADOPT = new RedisScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
-local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+redis.call('SET', KEYS[2], '0', 'NX')
+local seq = tonumber(redis.call('GET', KEYS[2]))
 if seq < tonumber(ARGV[2]) then
   seq = tonumber(ARGV[2])
   redis.call('SET', KEYS[2], seq)

@@ -60,6 +60,7 @@ const BLOCK_SECONDS = 2;
 
 // KEYS: seq, all, processing list. ARGV: raw entry, maxlen, ttl, allMaxlen, bus, then per message: stream key, entry.
 const PUBLISH_FROM_LIST = new RedisScript(`${PUBLISH_LUA}
+if not counted(KEYS[1]) then return redis.error_reply(NOSEQ) end
 if redis.call('LREM', KEYS[3], 1, ARGV[1]) == 0 then return -1 end
 for i = 6, #ARGV, 2 do publish(KEYS[1], ARGV[i], KEYS[2], ARGV[i + 1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) end
 return (#ARGV - 5) / 2
@@ -67,6 +68,7 @@ return (#ARGV - 5) / 2
 
 // KEYS: seq, all, stream. ARGV: group, entry id, maxlen, ttl, allMaxlen, bus, then per message: stream key, entry.
 const PUBLISH_FROM_STREAM = new RedisScript(`${PUBLISH_LUA}
+if not counted(KEYS[1]) then return redis.error_reply(NOSEQ) end
 if redis.call('XACK', KEYS[3], ARGV[1], ARGV[2]) == 0 then return -1 end
 for i = 7, #ARGV, 2 do publish(KEYS[1], ARGV[i], KEYS[2], ARGV[i + 1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) end
 return (#ARGV - 6) / 2
@@ -158,7 +160,7 @@ export class RedisConsumer {
       } catch (error) {
         if (!this.running) return;
         this.onError(error as Error);
-        await new Promise((resolve) => setTimeout(resolve, 500).unref()); // Redis away: try again shortly
+        await pause(); // Redis away: try again shortly
       }
     }
   }
@@ -196,11 +198,22 @@ export class RedisConsumer {
     const messages = prepared
       .filter(({ request }) => request.at === undefined)
       .flatMap(({ request, json }) => [streamKey(request.target), encodeEntry({ ...request, json }, this.settings.now())]);
-    const published =
-      streamId === null
-        ? await client.evalScript(PUBLISH_FROM_LIST, [`${prefix}seq`, `${prefix}all`, this.processing], [raw, ...args, ...messages])
-        : await client.evalScript(PUBLISH_FROM_STREAM, [`${prefix}seq`, `${prefix}all`, this.queue.key], [this.group, streamId, ...args, ...messages]);
-    if (Number(published) >= 0) this.counts.consumed++;
+    // The entry is taken: publish it before anything else, however long Redis
+    // takes to come back (the script lets go of it and publishes in one step).
+    for (;;) {
+      try {
+        const published =
+          streamId === null
+            ? await client.evalScript(PUBLISH_FROM_LIST, [`${prefix}seq`, `${prefix}all`, this.processing], [raw, ...args, ...messages])
+            : await client.evalScript(PUBLISH_FROM_STREAM, [`${prefix}seq`, `${prefix}all`, this.queue.key], [this.group, streamId, ...args, ...messages]);
+        if (Number(published) >= 0) this.counts.consumed++;
+        return;
+      } catch (error) {
+        if (!this.running) return; // stopping: a restart under this name takes it again
+        this.onError(error as Error);
+        await pause();
+      }
+    }
   }
 
   private async deadLetter(raw: string, streamId: string | null, reason: string): Promise<void> {
@@ -212,6 +225,11 @@ export class RedisConsumer {
         : await client.evalScript(DEAD_FROM_STREAM, [this.queue.key, dead], [this.group, streamId, raw, reason]);
     if (Number(moved) === 1) this.counts.deadLetters++;
   }
+}
+
+/** How long the loop waits before trying Redis again. */
+function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 500).unref());
 }
 
 /**

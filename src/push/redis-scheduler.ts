@@ -50,6 +50,7 @@ return 1
 // KEYS: set, data, bytes, seq, all. ARGV: now, batch, maxlen, ttl, allMaxlen, bus.
 // The stored value is "<bytes>\\n<stream key>\\n<entry>".
 const FIRE = new RedisScript(`${PUBLISH_LUA}
+if not counted(KEYS[4]) then return redis.error_reply(NOSEQ) end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, id in ipairs(due) do
   local value = redis.call('HGET', KEYS[2], id)

@@ -478,13 +478,12 @@ describe.skipIf(!REDIS)('a node that lags behind the bus', () => {
   // A client got message 2 from A and resumes on B, which has not seen it
   // yet. B answers from Redis (nothing after 2), then message 2 reaches B
   // on the bus and goes to the new session, whose backlog ended below it.
-  // The client drops it (it has the id), but the server should not send it,
-  // nor give a position older than the one the client resumed from: a poll
-  // client that polls from the cursor it is given gets message 2 again.
-  // Fixing it needs src/push/core.ts (Route.open and ready.lastId from
-  // max(backlog, since)) and src/push/poll-transport.ts (the answer's cursor
-  // at least the request's): known bug, reported; the second test is
-  // it.fails until then — flip it to it() once fixed.
+  // The client would drop it (it has the id), but the server must not send
+  // it, nor give a position older than the one the client resumed from: a
+  // poll client that polls from the cursor it is given would get message 2
+  // again. core.ts takes the session's position as the newest of the
+  // process's, the backlog's and the client's own; a poll answer's cursor is
+  // never older than the one the client sent.
   let lagReport: { client: string; sentAgain: string[]; olderPositions: string[] }[] | null = null;
 
   it('a resume on B with an id B has not seen yet: the client keeps each message once (it drops what the server sends again)', async () => {
@@ -512,11 +511,11 @@ describe.skipIf(!REDIS)('a node that lags behind the bus', () => {
       sentAgain: each.deliveries.filter((delivery) => seqOf(delivery.id) <= seqOf(second)).map((delivery) => delivery.id),
       olderPositions: each.positions.filter((id) => seqOf(id) < seqOf(second)),
     }));
-    figures.push(`lagging node (known bug, core.ts): ${JSON.stringify(report)}`);
+    figures.push(`lagging node: ${JSON.stringify(report)}`);
     lagReport = report;
   });
 
-  it.fails('… and the server sends nothing twice and no position older than the one resumed from (known bug in core.ts / poll-transport.ts)', () => {
+  it('… and the server sends nothing twice and no position older than the one resumed from', () => {
     expect(lagReport, 'the test above ran').not.toBeNull();
     for (const each of lagReport!) expect(each, each.client).toEqual({ client: each.client, sentAgain: [], olderPositions: [] });
   });
