@@ -1,0 +1,379 @@
+// The conformance tool's only I/O: one raw TCP (or TLS) connection per case.
+// It performs the client's opening handshake (RFC 6455 §4.1) by hand,
+// writes the case's bytes in the chunks the case asks for, records every
+// frame the server sends and when it closes TCP, answers the server's close
+// frame as a client must (§5.5.1), and ends a connection left open with a
+// close of its own. Judging is not its job (verdict.ts).
+import { createHash } from 'node:crypto';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { closeBody, encodeFrame, FrameDecoder, Op, type DecodedFrame, type WireFrame } from './wire.js';
+
+/** Where the server under test listens (a `ws://` or `wss://` URL). */
+export interface Target {
+  host: string;
+  port: number;
+  /** Path and query sent in the request line. */
+  path: string;
+  secure: boolean;
+  /** For wss://: accept a self-signed certificate. */
+  insecure?: boolean;
+}
+
+/** Parse `ws://host:port/path` (or wss://). Throws a readable Error otherwise. */
+export function parseTarget(url: string, insecure = false): Target {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`not a URL: ${url}`);
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new Error(`expected a ws:// or wss:// URL, got ${url}`);
+  const secure = parsed.protocol === 'wss:';
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port),
+    path: `${parsed.pathname || '/'}${parsed.search}`,
+    secure,
+    insecure,
+  };
+}
+
+/** How the case's bytes are written. */
+export interface Scenario {
+  frames: WireFrame[];
+  /**
+   * Write boundaries: `frames` (default) one write per frame, `whole` one
+   * write, `octets` one byte per write, or explicit end offsets into the
+   * concatenated bytes.
+   */
+  chunks?: 'frames' | 'whole' | 'octets' | number[];
+  /**
+   * End offsets after which the runner pauses, waiting up to `pauseMs` for
+   * the server to close (how fail-fast is observed, Autobahn 6.4).
+   */
+  pauses?: number[];
+  /** Payload of a final ping the case appended: its pong means "all read". */
+  sentinel?: Buffer;
+  /** Extensions to offer in the handshake (`Sec-WebSocket-Extensions`). */
+  offer?: string;
+}
+
+/** Timeouts and the source of masking keys and handshake nonces. */
+export interface RunOptions {
+  /** Longest wait for the server's reaction to the case (ms). */
+  timeoutMs: number;
+  /** Longest wait for TCP to close after the closing handshake (ms). */
+  closeTimeoutMs: number;
+  /** Wait at each pause of the scenario (ms). */
+  pauseMs: number;
+  /** Fresh random bytes (seeded by the suite, so runs replay). */
+  randomBytes(n: number): Uint8Array;
+}
+
+/** A frame the server sent, with when it came. */
+export interface ReceivedFrame extends DecodedFrame {
+  /** ms since the connection opened. */
+  at: number;
+  /** Sent after the tool's own closing close frame (the finish). */
+  afterFinish: boolean;
+}
+
+/** Everything seen on one connection. */
+export interface Observation {
+  handshake: { ok: true; extensions: string | null } | { ok: false; error: string };
+  received: ReceivedFrame[];
+  /**
+   * Bytes of the case written before the server closed or sent its close
+   * frame (all of them, normally; fewer shows it failed fast).
+   */
+  bytesWritten: number;
+  bytesTotal: number;
+  /** The sentinel's pong arrived: the server read everything. */
+  sentinelAnswered: boolean;
+  /** Which close frame the tool sent: the case's, a reply to the server's, or its own to end an open connection. */
+  toolClose: 'none' | 'case' | 'reply' | 'finish';
+  /** How TCP ended: the server closed it (FIN), reset it, or the tool gave up and closed it. */
+  tcp: 'server-fin' | 'reset' | 'tool-timeout';
+  /** The phase that timed out, if any. */
+  timedOut?: 'reaction' | 'close';
+  /** The server sent bytes that are not a frame the decoder could read. */
+  garbage?: string;
+  durationMs: number;
+  /** One line per event, for traces. */
+  log: string[];
+}
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const MAX_HEAD = 16 * 1024;
+
+/** Resolve after `ms`, or when `wake` is called, whichever is first. */
+function sleepOrWake(ms: number): { promise: Promise<void>; wake: () => void } {
+  let wake!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  return { promise, wake };
+}
+
+/** Split `total` bytes at the scenario's boundaries: the end offset of each write. */
+export function writeEnds(scenario: Scenario, frameBytes: Buffer[]): number[] {
+  const total = frameBytes.reduce((sum, b) => sum + b.length, 0);
+  const plan = scenario.chunks ?? 'frames';
+  let ends: number[];
+  if (plan === 'whole') ends = [total];
+  else if (plan === 'octets') ends = Array.from({ length: total }, (_, i) => i + 1);
+  else if (plan === 'frames') {
+    ends = [];
+    let at = 0;
+    for (const bytes of frameBytes) ends.push((at += bytes.length));
+  } else ends = [...plan.filter((end) => end > 0 && end < total), total];
+  for (const pause of scenario.pauses ?? []) if (pause > 0 && pause < total) ends.push(pause);
+  return [...new Set(ends)].sort((a, b) => a - b).filter((end) => end > 0);
+}
+
+/**
+ * Run one scenario against `target` and report what the server did.
+ * Never rejects: connection errors become part of the observation.
+ */
+export async function runScenario(target: Target, scenario: Scenario, options: RunOptions): Promise<Observation> {
+  const started = performance.now();
+  const elapsed = (): number => Math.round(performance.now() - started);
+  const log: string[] = [];
+  const frameBytes = scenario.frames.map(encodeFrame);
+  const bytes = frameBytes.length === 1 ? frameBytes[0] : Buffer.concat(frameBytes);
+  const obs: Observation = {
+    handshake: { ok: false, error: 'not attempted' },
+    received: [],
+    bytesWritten: 0,
+    bytesTotal: bytes.length,
+    sentinelAnswered: false,
+    toolClose: 'none',
+    tcp: 'tool-timeout',
+    durationMs: 0,
+    log,
+  };
+
+  let socket: net.Socket;
+  try {
+    socket = await open(target, options.timeoutMs);
+  } catch (error) {
+    obs.handshake = { ok: false, error: `cannot connect: ${(error as Error).message}` };
+    obs.durationMs = elapsed();
+    return obs;
+  }
+  socket.setNoDelay(true);
+
+  let closed = false;
+  let sawEnd = false;
+  let reset = false;
+  let wakeUp: (() => void) | null = null;
+  const wake = (): void => {
+    const w = wakeUp;
+    wakeUp = null;
+    w?.();
+  };
+  /** Wait until `done()` holds or `ms` pass; true when it holds. */
+  const waitFor = async (done: () => boolean, ms: number): Promise<boolean> => {
+    const deadline = performance.now() + ms;
+    while (!done()) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      const sleeper = sleepOrWake(left);
+      wakeUp = sleeper.wake;
+      await sleeper.promise;
+    }
+    return true;
+  };
+
+  socket.on('end', () => {
+    sawEnd = true;
+    log.push(`${elapsed()} ms ← TCP FIN from the server`);
+  });
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ECONNRESET' || error.code === 'EPIPE') reset = true;
+    log.push(`${elapsed()} ms · socket error ${error.code ?? error.message}`);
+  });
+  socket.on('close', () => {
+    closed = true;
+    wake();
+  });
+
+  // --- §4.1 opening handshake ---
+  const key = Buffer.from(options.randomBytes(16)).toString('base64');
+  const hostHeader = target.host.includes(':') ? `[${target.host}]` : target.host;
+  socket.write(
+    `GET ${target.path} HTTP/1.1\r\nHost: ${hostHeader}:${target.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+      (scenario.offer ? `Sec-WebSocket-Extensions: ${scenario.offer}\r\n` : '') +
+      '\r\n',
+  );
+  let head: Buffer = Buffer.alloc(0);
+  let headDone = false;
+  const decoder = new FrameDecoder();
+  let finishSent = false;
+  const onFrames = (chunk: Buffer): void => {
+    let frames: DecodedFrame[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (error) {
+      obs.garbage = (error as Error).message;
+      log.push(`${elapsed()} ms ← unreadable: ${obs.garbage}`);
+      socket.destroy();
+      return;
+    }
+    for (const f of frames) {
+      obs.received.push({ ...f, at: elapsed(), afterFinish: finishSent });
+      if (f.opcode === Op.Pong && scenario.sentinel && f.payload.equals(scenario.sentinel)) obs.sentinelAnswered = true;
+      if (f.opcode === Op.Close && obs.toolClose === 'none') {
+        // §5.5.1: a client that receives a close frame answers with one (echoing the code).
+        const code = f.payload.length >= 2 ? f.payload.readUInt16BE(0) : undefined;
+        const echo = code === undefined ? undefined : code === 1005 || code === 1006 || code === 1015 || code < 1000 || code > 4999 ? 1000 : code;
+        socket.write(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, mask: options.randomBytes(4), payload: closeBody(echo) }));
+        obs.toolClose = 'reply';
+        log.push(`${elapsed()} ms → close reply${echo === undefined ? '' : ` ${echo}`}`);
+      }
+    }
+    wake();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    if (headDone) return onFrames(chunk);
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    const end = head.indexOf('\r\n\r\n');
+    if (end === -1) {
+      if (head.length > MAX_HEAD) {
+        obs.handshake = { ok: false, error: `no end of the response head within ${MAX_HEAD} bytes` };
+        socket.destroy();
+      }
+      return;
+    }
+    headDone = true;
+    obs.handshake = checkResponse(head.subarray(0, end).toString('latin1'), key, scenario.offer);
+    wake();
+    if (!obs.handshake.ok) return void socket.destroy();
+    log.push(`${elapsed()} ms ← 101 Switching Protocols`);
+    if (end + 4 < head.length) onFrames(head.subarray(end + 4));
+  });
+
+  if (!(await waitFor(() => headDone || closed, options.timeoutMs))) {
+    obs.handshake = { ok: false, error: `no handshake response within ${options.timeoutMs} ms` };
+  } else if (!headDone) obs.handshake = { ok: false, error: 'the server closed the connection during the handshake' };
+  if (!obs.handshake.ok) {
+    socket.destroy();
+    obs.durationMs = elapsed();
+    return obs;
+  }
+
+  // --- the case's bytes, in its chunks, with its pauses ---
+  const ends = writeEnds(scenario, frameBytes);
+  const pauses = new Set(scenario.pauses ?? []);
+  const closeFrameEnd = closeEnd(frameBytes, scenario.frames);
+  let from = 0;
+  for (const end of ends) {
+    if (closed || obs.toolClose === 'reply') break;
+    const chunk = bytes.subarray(from, end);
+    await new Promise<void>((resolve) => {
+      const flushed = socket.write(chunk, () => resolve());
+      if (!flushed) socket.once('drain', resolve);
+    });
+    obs.bytesWritten = end;
+    if (closeFrameEnd !== -1 && end >= closeFrameEnd && obs.toolClose === 'none') obs.toolClose = 'case';
+    log.push(`${elapsed()} ms → bytes ${from}–${end - 1} (${end - from})`);
+    from = end;
+    if (pauses.has(end)) await waitFor(() => closed || obs.toolClose === 'reply', options.pauseMs);
+  }
+
+  // --- the server's reaction: it closes, or answers the sentinel ---
+  const reacted = await waitFor(
+    () => closed || obs.toolClose === 'reply' || (scenario.sentinel !== undefined && obs.sentinelAnswered),
+    options.timeoutMs,
+  );
+  if (!reacted) {
+    obs.timedOut = 'reaction';
+    log.push(`${elapsed()} ms · no reaction within ${options.timeoutMs} ms`);
+  }
+  if (!closed && reacted && obs.toolClose === 'none') {
+    // Still open after everything was read: end it as a client would (§7.1.2).
+    socket.write(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, mask: options.randomBytes(4), payload: closeBody(1000) }));
+    finishSent = true;
+    obs.toolClose = 'finish';
+    log.push(`${elapsed()} ms → close 1000 (the tool ends the connection)`);
+  }
+  if (!closed && !(await waitFor(() => closed, reacted ? options.closeTimeoutMs : 0))) {
+    if (reacted) {
+      obs.timedOut = 'close';
+      log.push(`${elapsed()} ms · TCP still open ${options.closeTimeoutMs} ms after the closing handshake`);
+    }
+    socket.destroy();
+    await waitFor(() => closed, 1000);
+  }
+  obs.tcp = obs.timedOut ? 'tool-timeout' : sawEnd ? 'server-fin' : reset ? 'reset' : 'server-fin';
+  obs.durationMs = elapsed();
+  return obs;
+}
+
+/** End offset of the first close frame of the case, or -1. */
+function closeEnd(frameBytes: Buffer[], frames: WireFrame[]): number {
+  let at = 0;
+  for (let i = 0; i < frames.length; i++) {
+    at += frameBytes[i].length;
+    if (frames[i].opcode === Op.Close) return at;
+  }
+  return -1;
+}
+
+function open(target: Target, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = target.secure
+      ? tls.connect({ host: target.host, port: target.port, servername: net.isIP(target.host) ? undefined : target.host, rejectUnauthorized: !target.insecure })
+      : net.connect({ host: target.host, port: target.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** §4.1 steps the client checks in the server's response (and §9.1 for extensions). */
+export function checkResponse(
+  head: string,
+  key: string,
+  offer: string | undefined,
+): { ok: true; extensions: string | null } | { ok: false; error: string } {
+  const [statusLine, ...lines] = head.split('\r\n');
+  if (!/^HTTP\/1\.1 101\b/.test(statusLine)) return { ok: false, error: `expected 101, got "${statusLine}"` };
+  const fields = new Map<string, string>();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    fields.set(name, fields.has(name) ? `${fields.get(name)}, ${value}` : value);
+  }
+  if ((fields.get('upgrade') ?? '').toLowerCase() !== 'websocket') return { ok: false, error: 'no "Upgrade: websocket" in the 101 response' };
+  if (!(fields.get('connection') ?? '').toLowerCase().split(/\s*,\s*/).includes('upgrade')) {
+    return { ok: false, error: 'no "Connection: Upgrade" in the 101 response' };
+  }
+  const accept = createHash('sha1').update(key + GUID).digest('base64');
+  if (fields.get('sec-websocket-accept') !== accept) {
+    return { ok: false, error: `Sec-WebSocket-Accept is "${fields.get('sec-websocket-accept') ?? ''}", expected "${accept}"` };
+  }
+  const extensions = fields.get('sec-websocket-extensions') ?? null;
+  if (extensions !== null && !offer) {
+    return { ok: false, error: `the server accepted extensions no one offered: "${extensions}" (§9.1)` };
+  }
+  return { ok: true, extensions };
+}

@@ -1,0 +1,383 @@
+// Running the server suite: pick the cases and properties asked for, run
+// each over its own connection (a few at a time), judge it, shrink what a
+// property breaks, and collect per-case results. The library entry point
+// `conformance()` and the CLI command both end here.
+import { CASES, compareIds, GROUPS, type CaseDef } from './cases.js';
+import { PROPERTIES, streamBytes, streamLength, type Generated, type PropertyDef } from './properties.js';
+import { deriveSeed, Random } from './random.js';
+import { cite, type RuleId } from './rules.js';
+import { parseTarget, runScenario, type Observation, type RunOptions, type Scenario, type Target } from './runner.js';
+import { shrink } from './shrink.js';
+import { clientTrace, serverTrace } from './trace.js';
+import { judge, type CloseVerdict, type Judgement, type Verdict } from './verdict.js';
+import { DEFAULT_MASK, frame, Op, type WireFrame } from './wire.js';
+
+/** Options of a conformance run (the CLI's flags, as an object). */
+export interface ConformanceOptions {
+  /** The echo server under test: `ws://host:port/path` or `wss://…`. */
+  url: string;
+  /**
+   * Cases to run: ids or prefixes (`6`, `6.4`, `6.4.1`, `prop`,
+   * `prop.invalid-utf8`, `prop.invalid-utf8.17`). Default: all but section 9.
+   */
+  cases?: string[];
+  /** Include Autobahn section 9 (large messages, performance). Default false. */
+  performance?: boolean;
+  /** Random streams per property; 0 runs none. Default 100. */
+  runs?: number;
+  /** Seed of masks, nonces and random streams. Default 6455. */
+  seed?: number;
+  /**
+   * The server's largest message in bytes, if known: bigger ones must fail
+   * with 1009, and the limit cases and property run. Default unknown.
+   */
+  maxMessage?: number;
+  /** Longest wait for the server's reaction to one case (ms). Default 3000. */
+  timeoutMs?: number;
+  /** Longest wait for TCP to close after a closing handshake (ms). Default 2000. */
+  closeTimeoutMs?: number;
+  /** The pause of the fail-fast cases (ms). Default 200. */
+  pauseMs?: number;
+  /** Connections at a time. Default 4. */
+  concurrency?: number;
+  /** Shrink failing property runs. Default true. */
+  shrink?: boolean;
+  /** Shrink budget per failure: candidate runs and ms. Default 300 runs, 30 s. */
+  shrinkRuns?: number;
+  shrinkMs?: number;
+  /** wss://: accept a self-signed certificate. */
+  insecure?: boolean;
+  /** Called as each result is known (in completion order). */
+  onResult?: (result: CaseResult) => void;
+}
+
+/** A minimal failing stream found for a property. */
+export interface Counterexample {
+  seed: number;
+  /** The property run that failed first (before shrinking). */
+  run: number;
+  /** `pushwire conformance URL --seed N --case prop.NAME.RUN` */
+  replay: string;
+  /** The shrunk stream as it went on the wire (hex), without the tool's final ping. */
+  hex: string;
+  bytes: number;
+  /** Bytes before shrinking. */
+  originalBytes: number;
+  shrinkRuns: number;
+  shrinkSteps: number;
+}
+
+/** The result of one case or one property. */
+export interface CaseResult {
+  /** `1.1.1`, or `prop.invalid-utf8` for a property. */
+  id: string;
+  kind: 'case' | 'property';
+  title: string;
+  /** Group key (see GROUPS) or `properties`. */
+  group: string;
+  /** RFC 6455 section the case is filed under. */
+  rfc: string;
+  origin: 'autobahn' | 'pushwire';
+  verdict: Verdict;
+  behavior: Verdict;
+  closeBehavior: CloseVerdict;
+  /** One line. */
+  reason: string;
+  rule?: RuleId;
+  /** The rule as a citation: section and sentence. */
+  citation?: string;
+  expected: string;
+  actual: string;
+  notes: string[];
+  durationMs: number;
+  /** For FAILED (and NON-STRICT) cases: the annotated frame trace. */
+  trace?: string[];
+  /** Properties: random streams run. */
+  runs?: number;
+  counterexample?: Counterexample;
+}
+
+/** The whole run. */
+export interface ConformanceReport {
+  url: string;
+  seed: number;
+  startedAt: string;
+  durationMs: number;
+  results: CaseResult[];
+  summary: Record<Verdict, number> & { total: number };
+  /** Any FAILED: the CLI exits 1. */
+  failed: boolean;
+}
+
+const SENTINEL = Buffer.from('pushwire:sentinel');
+
+interface Resolved {
+  target: Target;
+  url: string;
+  seed: number;
+  maxMessage?: number;
+  run: RunOptions & { timeoutMs: number };
+  runs: number;
+  concurrency: number;
+  shrink: boolean;
+  shrinkRuns: number;
+  shrinkMs: number;
+}
+
+function resolve(options: ConformanceOptions): Resolved {
+  return {
+    target: parseTarget(options.url, options.insecure),
+    url: options.url,
+    seed: options.seed ?? 6455,
+    maxMessage: options.maxMessage,
+    run: {
+      timeoutMs: options.timeoutMs ?? 3000,
+      closeTimeoutMs: options.closeTimeoutMs ?? 2000,
+      pauseMs: options.pauseMs ?? 200,
+      randomBytes: () => new Uint8Array(0), // replaced per case
+    },
+    runs: options.runs ?? 100,
+    concurrency: Math.max(1, options.concurrency ?? 4),
+    shrink: options.shrink ?? true,
+    shrinkRuns: options.shrinkRuns ?? 300,
+    shrinkMs: options.shrinkMs ?? 30_000,
+  };
+}
+
+/** Does `id` fall under one of the selectors (a selector matches itself and everything below it)? */
+export function selected(id: string, selectors: readonly string[] | undefined): boolean {
+  if (!selectors || selectors.length === 0) return true;
+  return selectors.some((s) => id === s || id.startsWith(`${s}.`));
+}
+
+/** Give every default-masked frame a key drawn from `rng` (Autobahn draws one per frame too). */
+function remask(frames: readonly WireFrame[], rng: Random): WireFrame[] {
+  return frames.map((f) => (f.mask === DEFAULT_MASK ? { ...f, mask: rng.bytes(4) } : f));
+}
+
+/** Append the sentinel ping unless the stream ends inside a frame. */
+function withSentinel(frames: WireFrame[]): { frames: WireFrame[]; sentinel?: Buffer } {
+  const last = frames[frames.length - 1];
+  if (last && last.declaredLength !== undefined && last.declaredLength !== BigInt(last.payload.length)) return { frames };
+  return { frames: [...frames, frame(Op.Ping, SENTINEL)], sentinel: SENTINEL };
+}
+
+/** Run one stream and judge it. */
+async function runOne(
+  r: Resolved,
+  label: string,
+  frames: WireFrame[],
+  scenario: Omit<Scenario, 'frames' | 'sentinel'>,
+  judgeOptions: { informational?: boolean; failFastBy?: number },
+): Promise<{ judgement: Judgement; detail: { frames: WireFrame[]; obs: Observation } }> {
+  const rng = new Random(deriveSeed(r.seed, label));
+  const { frames: unmasked, sentinel } = withSentinel(frames);
+  const all = remask(unmasked, rng);
+  const obs = await runScenario(r.target, { ...scenario, frames: all, sentinel }, { ...r.run, randomBytes: (n) => rng.bytes(n) });
+  const judgement = judge(all, obs, {
+    ...judgeOptions,
+    maxMessage: r.maxMessage,
+    timeoutMs: r.run.timeoutMs,
+    closeTimeoutMs: r.run.closeTimeoutMs,
+  });
+  return { judgement, detail: { frames: all, obs } };
+}
+
+function cutsOf(chunks: Scenario['chunks']): number[] {
+  return Array.isArray(chunks) ? chunks : [];
+}
+
+async function runCase(r: Resolved, c: CaseDef): Promise<CaseResult> {
+  const started = performance.now();
+  const built = c.build({ maxMessage: r.maxMessage });
+  const { judgement, detail } = await runOne(r, c.id, built.frames, { chunks: built.chunks, pauses: built.pauses, offer: built.offer }, built);
+  const group = GROUPS.find((g) => g.key === c.group)!;
+  const result: CaseResult = {
+    id: c.id,
+    kind: 'case',
+    title: c.title,
+    group: c.group,
+    rfc: group.rfc,
+    origin: c.origin,
+    ...fromJudgement(judgement),
+    durationMs: Math.round(performance.now() - started),
+  };
+  if (judgement.verdict === 'FAILED' || judgement.verdict === 'NON-STRICT') {
+    const chunks = built.chunks === 'octets' ? ['(written one byte at a time)'] : built.chunks === 'whole' ? ['(written in one piece)'] : [];
+    result.trace = [
+      'client →',
+      ...chunks,
+      ...clientTrace(detail.frames, cutsOf(built.chunks), { maxMessage: r.maxMessage }),
+      'server ←',
+      ...serverTrace(detail.obs),
+    ];
+  }
+  return result;
+}
+
+function fromJudgement(j: Judgement): Pick<CaseResult, 'verdict' | 'behavior' | 'closeBehavior' | 'reason' | 'rule' | 'citation' | 'expected' | 'actual' | 'notes'> {
+  return {
+    verdict: j.verdict,
+    behavior: j.behavior,
+    closeBehavior: j.closeBehavior,
+    reason: j.reason,
+    rule: j.rule,
+    citation: j.rule ? cite(j.rule, 400) : undefined,
+    expected: j.expected,
+    actual: j.actual,
+    notes: j.notes,
+  };
+}
+
+/** The generated stream of run `n` of a property (deterministic in seed, name, n). */
+export function generateRun(p: PropertyDef, seed: number, n: number, maxMessage?: number): Generated {
+  return p.generate(new Random(deriveSeed(seed, `prop.${p.name}.${n}`)), { maxMessage });
+}
+
+async function runProperty(r: Resolved, p: PropertyDef, only: number | undefined, pool: Pool): Promise<CaseResult> {
+  const started = performance.now();
+  const indices = only === undefined ? Array.from({ length: r.runs }, (_, i) => i + 1) : [only];
+  const check = (g: Generated, n: number) => runOne(r, `prop.${p.name}.${n}`, g.frames, { chunks: g.cuts.length > 0 ? g.cuts : 'frames' }, {});
+  let firstFailure: { n: number; g: Generated; result: Awaited<ReturnType<typeof check>> } | null = null;
+  let lax = 0;
+  let laxExample: Judgement | null = null;
+  let done = 0;
+  await pool.map(indices, async (n) => {
+    if (firstFailure && n > firstFailure.n) return;
+    const g = generateRun(p, r.seed, n, r.maxMessage);
+    const result = await check(g, n);
+    done++;
+    if (result.judgement.verdict === 'FAILED') {
+      if (!firstFailure || n < firstFailure.n) firstFailure = { n, g, result };
+    } else if (result.judgement.verdict === 'NON-STRICT') {
+      lax++;
+      laxExample ??= result.judgement;
+    }
+  });
+  const base = {
+    id: `prop.${p.name}`,
+    kind: 'property' as const,
+    title: p.title,
+    group: 'properties',
+    rfc: p.rfc,
+    origin: 'pushwire' as const,
+    runs: done,
+  };
+  const failure = firstFailure as { n: number; g: Generated; result: Awaited<ReturnType<typeof check>> } | null;
+  if (!failure) {
+    const verdict: Verdict = lax > 0 ? 'NON-STRICT' : 'OK';
+    const example = laxExample as Judgement | null;
+    return {
+      ...base,
+      verdict,
+      behavior: verdict,
+      closeBehavior: 'OK',
+      reason: lax > 0 ? `${lax} of ${done} runs NON-STRICT: ${example!.reason}` : `${done} random stream${done === 1 ? '' : 's'}, all as the model predicts`,
+      rule: example?.rule,
+      citation: example?.rule ? cite(example.rule, 400) : undefined,
+      expected: 'as the model predicts for each stream',
+      actual: lax > 0 ? `${done - lax} OK, ${lax} NON-STRICT` : `${done} OK`,
+      notes: [],
+      durationMs: Math.round(performance.now() - started),
+    };
+  }
+  const shrunk = r.shrink
+    ? await shrink(failure.g, failure.result, (g) => check(g, failure.n), { maxRuns: r.shrinkRuns, maxMs: r.shrinkMs })
+    : { generated: failure.g, judgement: failure.result.judgement, detail: failure.result.detail, runs: 0, steps: 0 };
+  const frames = shrunk.detail.frames;
+  const sent = frames[frames.length - 1]?.opcode === Op.Ping && Buffer.from(frames[frames.length - 1].payload).equals(SENTINEL) ? frames.slice(0, -1) : frames;
+  const replay = `pushwire conformance ${r.url} --seed ${r.seed} --case prop.${p.name}.${failure.n}${r.maxMessage !== undefined ? ` --max-message ${r.maxMessage}` : ''}`;
+  const bytes = streamBytes(sent);
+  return {
+    ...base,
+    ...fromJudgement(shrunk.judgement),
+    reason: `run ${failure.n}: ${shrunk.judgement.reason}`,
+    durationMs: Math.round(performance.now() - started),
+    trace: [
+      `counterexample: ${bytes.length} bytes (shrunk from ${streamLength(failure.g.frames)} in ${shrunk.runs} runs, ${shrunk.steps} steps), seed ${r.seed}, run ${failure.n}`,
+      'client →',
+      ...clientTrace(frames, shrunk.generated.cuts, { maxMessage: r.maxMessage }),
+      'server ←',
+      ...serverTrace(shrunk.detail.obs),
+      `replay: ${replay}`,
+    ],
+    counterexample: {
+      seed: r.seed,
+      run: failure.n,
+      replay,
+      hex: bytes.toString('hex'),
+      bytes: bytes.length,
+      originalBytes: streamLength(failure.g.frames),
+      shrinkRuns: shrunk.runs,
+      shrinkSteps: shrunk.steps,
+    },
+  };
+}
+
+/** At most `limit` tasks at a time. */
+class Pool {
+  constructor(private readonly limit: number) {}
+
+  async map<T>(items: readonly T[], task: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) await task(items[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.limit, items.length) }, worker));
+  }
+}
+
+/**
+ * Run the server suite against the echo server at `options.url` and return
+ * every case's result. Never throws for a misbehaving server (that is a
+ * FAILED result); throws only for a bad URL or options.
+ *
+ * @example
+ * const report = await conformance({ url: 'ws://127.0.0.1:9001/' });
+ * if (report.failed) console.log(report.results.filter((r) => r.verdict === 'FAILED'));
+ */
+export async function conformance(options: ConformanceOptions): Promise<ConformanceReport> {
+  const r = resolve(options);
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const selectors = options.cases;
+  const pool = new Pool(r.concurrency);
+  const cases = CASES.filter(
+    (c) =>
+      (!c.performance || options.performance || (selectors?.some((s) => s === '9' || s.startsWith('9.')) ?? false)) &&
+      (!c.needsMaxMessage || r.maxMessage !== undefined) &&
+      selected(c.id, selectors),
+  );
+  const results: CaseResult[] = [];
+  const record = (result: CaseResult): void => {
+    results.push(result);
+    options.onResult?.(result);
+  };
+  // The large cases of section 9 run one at a time: their timings mean something then.
+  const [heavy, light] = [cases.filter((c) => c.performance), cases.filter((c) => !c.performance)];
+  await pool.map(light, async (c) => record(await runCase(r, c)));
+  for (const c of heavy) record(await runCase(r, c));
+  for (const p of PROPERTIES) {
+    if (p.needsMaxMessage && r.maxMessage === undefined) continue;
+    const id = `prop.${p.name}`;
+    const one = selectors?.map((s) => new RegExp(`^${id.replace(/[.-]/g, '\\$&')}\\.(\\d+)$`).exec(s)).find(Boolean);
+    if (one) record(await runProperty(r, p, Number(one[1]), pool));
+    else if (r.runs > 0 && selected(id, selectors)) record(await runProperty(r, p, undefined, pool));
+    else if (r.runs > 0 && selectors?.includes('prop')) record(await runProperty(r, p, undefined, pool));
+  }
+  results.sort(byReportOrder);
+  const summary = { OK: 0, 'NON-STRICT': 0, INFORMATIONAL: 0, FAILED: 0, total: results.length };
+  for (const result of results) summary[result.verdict]++;
+  return { url: r.url, seed: r.seed, startedAt, durationMs: Math.round(performance.now() - started), results, summary, failed: summary.FAILED > 0 };
+}
+
+const GROUP_ORDER = new Map(GROUPS.map((g, i) => [g.key, i]));
+
+function byReportOrder(a: CaseResult, b: CaseResult): number {
+  const ga = GROUP_ORDER.get(a.group) ?? GROUPS.length;
+  const gb = GROUP_ORDER.get(b.group) ?? GROUPS.length;
+  if (ga !== gb) return ga - gb;
+  if (a.kind !== b.kind) return a.kind === 'case' ? -1 : 1;
+  return a.kind === 'case' ? compareIds(a.id, b.id) : 0;
+}
+

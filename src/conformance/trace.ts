@@ -1,0 +1,78 @@
+// Annotated frame traces for reports: every frame of a stream as hex (as it
+// went on the wire) with its decoded fields and what the model says of it,
+// the rule broken marked, then what the server sent back.
+import { predict, type ModelOptions } from './model.js';
+import { cite } from './rules.js';
+import type { Observation } from './runner.js';
+import { describePayload } from './verdict.js';
+import { encodeFrame, headerSize, minimalForm, opcodeName, type WireFrame } from './wire.js';
+
+const HEX_BYTES = 24;
+
+function hexOf(bytes: Uint8Array, max = HEX_BYTES): string {
+  const shown = Buffer.from(bytes.subarray(0, max)).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return bytes.length > max ? `${shown} … (+${bytes.length - max} bytes)` : shown;
+}
+
+/** One line of decoded header fields. */
+export function describeFrame(f: WireFrame): string {
+  const form = f.declaredLength !== undefined ? 64 : (f.lengthForm ?? minimalForm(f.payload.length));
+  const length = f.declaredLength ?? BigInt(f.payload.length);
+  const fields = [
+    `FIN=${f.fin ? 1 : 0}`,
+    `RSV=${f.rsv.toString(2).padStart(3, '0')}`,
+    `op=${opcodeName(f.opcode)}`,
+    f.mask ? `MASK=${Buffer.from(f.mask).toString('hex')}` : 'MASK=none',
+    `len=${length} (${form}-bit${form !== minimalForm(Number(length)) && f.declaredLength === undefined ? ', not minimal' : ''})`,
+  ];
+  const payload = f.payload.length > 0 ? ` payload ${describePayload(f.opcode, f.payload).replace(/^\S+ \d+ B ?/, '')}` : '';
+  return fields.join(' ') + payload;
+}
+
+/**
+ * The client's frames, annotated by the model: offset, hex, fields, and the
+ * model's note (the rule that decides the outcome marked with ✗).
+ */
+export function clientTrace(frames: readonly WireFrame[], cuts: readonly number[], options: ModelOptions = {}): string[] {
+  const prediction = predict(frames, options);
+  const lines: string[] = [];
+  let at = 0;
+  const decisive = prediction.outcome.kind === 'failed' ? prediction.outcome.frame : -1;
+  frames.forEach((f, i) => {
+    const bytes = encodeFrame(f);
+    const inside = cuts.filter((c) => c > at && c < at + bytes.length).map((c) => c - at);
+    const body = bytes.subarray(headerSize(f));
+    lines.push(`  #${i + 1} @${at}  ${hexOf(bytes.subarray(0, headerSize(f)))}${body.length > 0 ? ` | ${hexOf(body)}` : ''}`);
+    lines.push(`        ${describeFrame(f)}`);
+    if (inside.length > 0) lines.push(`        (written in pieces: cut after byte${inside.length > 1 ? 's' : ''} ${inside.join(', ')} of this frame)`);
+    for (const n of prediction.notes.filter((n) => n.frame === i)) {
+      const mark = i === decisive ? '✗' : '→';
+      lines.push(`        ${mark} ${n.text}`);
+      if (i === decisive && n.rule) lines.push(`          ${cite(n.rule, 200)}`);
+    }
+    at += bytes.length;
+  });
+  return lines;
+}
+
+/** What the server sent, one line per frame (the first `max`), then how TCP ended. */
+export function serverTrace(obs: Observation, max = 12): string[] {
+  if (!obs.handshake.ok) return [`  handshake: ${obs.handshake.error}`];
+  const lines = obs.received.slice(0, max).map((f) => {
+    const close = f.opcode === 8 && f.payload.length >= 2 ? ` code ${f.payload.readUInt16BE(0)}` : '';
+    return `  ← ${f.at} ms ${f.fin ? 'FIN ' : ''}${f.masked ? 'MASKED ' : ''}${f.rsv ? `RSV=${f.rsv.toString(2)} ` : ''}${describePayload(f.opcode, f.payload)}${close}${f.afterFinish ? ' (after the tool\'s close)' : ''}`;
+  });
+  if (obs.received.length > max) lines.push(`  … ${obs.received.length - max} more frames`);
+  const end =
+    obs.timedOut === 'reaction'
+      ? 'no reaction before the timeout'
+      : obs.timedOut === 'close'
+        ? 'TCP left open after the closing handshake'
+        : obs.tcp === 'server-fin'
+          ? 'the server closed TCP'
+          : obs.tcp === 'reset'
+            ? 'the server reset TCP'
+            : 'the tool closed TCP';
+  lines.push(`  · ${end} (${obs.durationMs} ms, tool's close: ${obs.toolClose})`);
+  return lines;
+}

@@ -1,0 +1,390 @@
+// Verdicts: the model's prediction (model.ts) against what the server did
+// (runner.ts's Observation), in Autobahn's terms — OK, NON-STRICT,
+// INFORMATIONAL, FAILED — for the behaviour (messages, pongs, failing or not)
+// and for the close behaviour (close code, close frame, TCP), each reason
+// citing the RFC 6455 sentence involved. Pure: no I/O.
+import { isValidCloseCode, predict, variants, type Outcome, type Prediction } from './model.js';
+import { cite, type RuleId } from './rules.js';
+import type { Observation, ReceivedFrame } from './runner.js';
+import { isUtf8 } from './utf8.js';
+import { isControl, isKnownOpcode, Op, opcodeName, type WireFrame } from './wire.js';
+
+/** Autobahn's verdicts, worst last. */
+export type Verdict = 'OK' | 'INFORMATIONAL' | 'NON-STRICT' | 'FAILED';
+
+const RANK: Record<Verdict, number> = { OK: 0, INFORMATIONAL: 1, 'NON-STRICT': 2, FAILED: 3 };
+
+/** The worse of two verdicts. */
+export function worst(a: Verdict, b: Verdict): Verdict {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/** How the connection was closed, Autobahn's second column. */
+export type CloseVerdict = 'OK' | 'INFORMATIONAL' | 'NON-STRICT' | 'WRONG CODE' | 'UNCLEAN' | 'FAILED';
+
+/** The judgement of one run. */
+export interface Judgement {
+  /** The overall verdict: the worse of behaviour and close behaviour. */
+  verdict: Verdict;
+  behavior: Verdict;
+  closeBehavior: CloseVerdict;
+  /** One line: why (for OK, what happened). */
+  reason: string;
+  /** The rule this verdict turns on (broken, for FAILED). */
+  rule?: RuleId;
+  /** What a conforming server does, in one line. */
+  expected: string;
+  /** What this server did, in one line. */
+  actual: string;
+  /** Further lines: mismatches, permitted choices noticed. */
+  notes: string[];
+  /** A short stable key of the failure's kind (shrinking keeps it fixed). */
+  key: string;
+}
+
+/** What a case adds to the model when judging. */
+export interface JudgeOptions {
+  /** The server's declared message limit (model option). */
+  maxMessage?: number;
+  /** The case records what happened without a pass/fail (Autobahn INFORMATIONAL). */
+  informational?: boolean;
+  /** A fail-fast server closes before the tool has written past this byte offset (Autobahn 6.4). */
+  failFastBy?: number;
+  /** Timeouts, for messages. */
+  timeoutMs?: number;
+  closeTimeoutMs?: number;
+}
+
+/** What the server sent, reassembled. */
+interface Heard {
+  messages: { opcode: number; payload: Buffer }[];
+  pongs: Buffer[];
+  /** The first close frame: its code (null when empty) and position among the frames. */
+  close: { code: number | null; reason: Buffer; index: number; afterFinish: boolean } | null;
+  /** Rules the server's own frames break (§5.1 masking, §5.2, §5.5, §8.1). */
+  broken: { rule: RuleId; text: string }[];
+  /** Messages and pongs that came after its close frame. */
+  afterClose: number;
+}
+
+/** Reassemble the server's frames and check them as a client would (§5.1, §5.2, §5.4, §5.5, §7.4). */
+export function hear(received: readonly ReceivedFrame[]): Heard {
+  const heard: Heard = { messages: [], pongs: [], close: null, broken: [], afterClose: 0 };
+  const breaks = (rule: RuleId, text: string): void => {
+    if (heard.broken.length < 5) heard.broken.push({ rule, text });
+  };
+  let current: { opcode: number; pieces: Buffer[] } | null = null;
+  received.forEach((f, index) => {
+    const name = opcodeName(f.opcode);
+    if (f.masked) breaks('server-mask', `the server masked a ${name} frame`);
+    if (f.rsv !== 0) breaks('rsv-bits', `the server set RSV bits ${f.rsv.toString(2).padStart(3, '0')} on a ${name} frame`);
+    if (!isKnownOpcode(f.opcode)) return breaks('unknown-opcode', `the server sent ${name}`);
+    if (heard.close && f.opcode !== Op.Close) {
+      heard.afterClose++;
+      if (!isControl(f.opcode)) breaks('no-data-after-close', `the server sent a ${name} frame after its close frame`);
+      return;
+    }
+    if (isControl(f.opcode)) {
+      if (f.payload.length > 125) breaks('control-length', `the server sent a ${name} frame of ${f.payload.length} bytes`);
+      if (!f.fin) breaks('control-fragmented', `the server fragmented a ${name} frame`);
+      if (f.opcode === Op.Pong) heard.pongs.push(f.payload);
+      if (f.opcode === Op.Close && !heard.close) {
+        const code = f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null;
+        if (f.payload.length === 1) breaks('close-body-code', 'the server sent a close frame with a 1-byte body');
+        if (code !== null && !isValidCloseCode(code)) breaks('close-code-valid', `the server sent close code ${code}`);
+        heard.close = { code, reason: f.payload.subarray(2), index, afterFinish: f.afterFinish };
+      }
+      return;
+    }
+    if (f.opcode === Op.Continuation) {
+      if (!current) return breaks('continuation-without-start', 'the server sent a continuation frame with no message in progress');
+    } else {
+      if (current) breaks('interleaved-message', `the server started a ${name} message inside another`);
+      current = { opcode: f.opcode, pieces: [] };
+    }
+    current!.pieces.push(f.payload);
+    if (f.fin) {
+      const payload = current!.pieces.length === 1 ? current!.pieces[0] : Buffer.concat(current!.pieces);
+      if (current!.opcode === Op.Text && !isUtf8(payload)) breaks('text-utf8', 'the server sent a text message that is not UTF-8');
+      heard.messages.push({ opcode: current!.opcode, payload });
+      current = null;
+    }
+  });
+  return heard;
+}
+
+/** `text 5 B "Hello"` / `binary 3 B 00 ff 10` */
+export function describePayload(opcode: number, payload: Uint8Array, max = 24): string {
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const shown = bytes.subarray(0, max);
+  const more = bytes.length > max ? '…' : '';
+  const printable = isUtf8(bytes) && !/[\u0000-\u001f]/.test(bytes.toString('utf8'));
+  const body = printable ? JSON.stringify(shown.toString('utf8').replace(/\uFFFD$/, '')) + more : shown.toString('hex').replace(/(..)/g, '$1 ').trim() + more;
+  return `${opcodeName(opcode)} ${bytes.length} B${bytes.length > 0 ? ` ${body}` : ''}`;
+}
+
+/** One line for an outcome the model predicts. */
+export function describeOutcome(outcome: Outcome): string {
+  switch (outcome.kind) {
+    case 'open':
+      return 'stay open';
+    case 'closed':
+      return `answer the close${outcome.code === null ? '' : ` ${outcome.code}`} with a close frame and close TCP`;
+    case 'failed':
+      return `fail the connection with ${outcome.code}${outcome.closeFrameOptional ? ' (or just close TCP)' : ''} at frame ${outcome.frame + 1} (§${ruleSection(outcome.rule)})`;
+    case 'waiting':
+      return `wait for the rest of frame ${outcome.frame + 1}`;
+  }
+}
+
+function ruleSection(id: RuleId): string {
+  return cite(id).split(':')[0].replace('RFC 6455 §', '');
+}
+
+/** One line for a prediction: the replies then the outcome. */
+export function describePrediction(p: Prediction): string {
+  const messages = p.replies.filter((r) => r.kind === 'message').length;
+  const pongs = p.replies.length - messages;
+  const parts: string[] = [];
+  if (messages > 0) parts.push(`echo ${messages} message${messages === 1 ? '' : 's'}`);
+  if (pongs > 0) parts.push(`${pongs} pong${pongs === 1 ? '' : 's'}`);
+  parts.push(describeOutcome(p.outcome));
+  return parts.join(', ');
+}
+
+/** One line for what the server did. */
+export function describeObservation(obs: Observation, heard: Heard = hear(obs.received)): string {
+  if (!obs.handshake.ok) return `handshake failed: ${obs.handshake.error}`;
+  const parts: string[] = [];
+  const m = heard.messages.length;
+  if (m > 0) parts.push(`echoed ${m} message${m === 1 ? '' : 's'}`);
+  if (heard.pongs.length > 0) parts.push(`${heard.pongs.length} pong${heard.pongs.length === 1 ? '' : 's'}`);
+  if (heard.close) {
+    const code = heard.close.code === null ? 'an empty close frame' : `close ${heard.close.code}`;
+    parts.push(heard.close.afterFinish ? `answered the tool's close with ${code}` : `sent ${code}`);
+  } else if (obs.toolClose === 'finish') parts.push('no close frame in answer to the tool\'s close');
+  else if (obs.timedOut === 'reaction') parts.push('stayed silent');
+  else parts.push('no close frame');
+  parts.push(
+    obs.timedOut === 'close' ? 'kept TCP open' : obs.tcp === 'server-fin' ? 'closed TCP' : obs.tcp === 'reset' ? 'reset TCP' : 'was cut by the tool',
+  );
+  if (obs.garbage) parts.push(`sent unreadable bytes (${obs.garbage})`);
+  return parts.join(', ');
+}
+
+interface Comparison {
+  behavior: string[];
+  close: { verdict: CloseVerdict; why?: string; rule?: RuleId };
+  key: string;
+  notes: string[];
+}
+
+/** Compare one prediction with what was heard. */
+function compare(p: Prediction, obs: Observation, heard: Heard, options: JudgeOptions): Comparison {
+  const behavior: string[] = [];
+  const notes: string[] = [];
+  let key = '';
+  const mismatch = (k: string, text: string): void => {
+    if (key === '') key = k;
+    behavior.push(text);
+  };
+  // Messages, in order (§5.4: a fragmented message equals the concatenation).
+  const expected = p.replies.filter((r) => r.kind === 'message');
+  for (let i = 0; i < Math.max(expected.length, heard.messages.length); i++) {
+    const want = expected[i];
+    const got = heard.messages[i];
+    if (!got) {
+      mismatch('missing-echo', `message ${i + 1} (${describePayload(want.opcode, want.payload)}) was not echoed`);
+      break;
+    }
+    if (!want) {
+      mismatch('extra-message', `the server sent a message no one asked for: ${describePayload(got.opcode, got.payload)}`);
+      break;
+    }
+    if (got.opcode !== want.opcode || !got.payload.equals(want.payload)) {
+      mismatch('wrong-echo', `message ${i + 1} came back as ${describePayload(got.opcode, got.payload)}, expected ${describePayload(want.opcode, want.payload)}`);
+      break;
+    }
+  }
+  // Pongs (§5.5.2, §5.5.3): in order; skipping some is allowed if a later one answers (the MAY of §5.5.3).
+  const pings = p.replies.filter((r) => r.kind === 'pong').map((r) => r.payload);
+  let at = 0;
+  for (const pong of heard.pongs) {
+    while (at < pings.length && !pings[at].equals(pong)) at++;
+    if (at === pings.length) {
+      mismatch('extra-pong', `a pong (${describePayload(Op.Pong, pong)}) that answers no ping read before it`);
+      break;
+    }
+    at++;
+  }
+  if (pings.length > 0 && !key) {
+    const last = pings[pings.length - 1];
+    if (!heard.pongs.some((pong) => pong.equals(last))) {
+      mismatch('missing-pong', `no pong for ping ${pings.length} (${describePayload(Op.Ping, last)})`);
+    } else if (heard.pongs.length < pings.length) notes.push(`${pings.length - heard.pongs.length} of ${pings.length} pings got no pong of their own (§5.5.3 MAY answer only the latest)`);
+  }
+  // How it ends.
+  const o = p.outcome;
+  const serverClose = heard.close && !heard.close.afterFinish ? heard.close : null;
+  let close: Comparison['close'] = { verdict: 'OK' };
+  if (obs.timedOut === 'reaction' && o.kind !== 'waiting') {
+    mismatch('no-reaction', `no reaction within ${options.timeoutMs ?? '?'} ms: expected to ${describeOutcome(o)}`);
+    close = { verdict: 'FAILED', why: 'the server neither answered nor closed', rule: o.kind === 'failed' ? o.rule : 'ping-pong' };
+  } else if (o.kind === 'open') {
+    if (serverClose) {
+      mismatch(`closed-early:${serverClose.code}`, `the server sent close ${serverClose.code ?? '(empty)'} though nothing called for it`);
+      close = { verdict: 'FAILED', why: 'closed a connection that should have stayed open' };
+    } else if (obs.toolClose !== 'finish') {
+      mismatch('dropped', 'the server closed TCP though nothing called for it');
+      close = { verdict: 'FAILED', why: 'dropped a connection that should have stayed open' };
+    } else close = closeReply(obs, heard, 1000);
+  } else if (o.kind === 'closed') {
+    close = closeReply(obs, heard, o.code);
+  } else if (o.kind === 'failed') {
+    if (obs.toolClose === 'finish') {
+      mismatch(`not-failed:${o.code}`, `the server went on after frame ${o.frame + 1}, which should have failed the connection with ${o.code}`);
+      close = { verdict: 'FAILED', why: `expected ${o.code}`, rule: o.rule };
+    } else if (serverClose) {
+      if (serverClose.code === o.code) close = { verdict: 'OK' };
+      else if (o.lenient && serverClose.code === o.lenient.code) close = { verdict: 'NON-STRICT', why: o.lenient.because, rule: o.rule };
+      else {
+        close = { verdict: 'WRONG CODE', why: `closed with ${serverClose.code ?? 'an empty close frame'}, expected ${o.code}`, rule: o.rule };
+        if (!key) key = `wrong-code:${o.code}:${serverClose.code}`;
+      }
+      if (obs.timedOut === 'close') close = { verdict: 'FAILED', why: 'did not close TCP after failing the connection', rule: 'close-tcp' };
+    } else if (obs.timedOut === 'close' || obs.tcp === 'tool-timeout') {
+      close = { verdict: 'FAILED', why: 'did not close TCP after failing the connection', rule: 'fail-stop-processing' };
+    } else if (o.closeFrameOptional) close = { verdict: 'OK' };
+    else close = { verdict: 'UNCLEAN', why: `closed TCP without a close frame (expected ${o.code})`, rule: 'fail-close-frame' };
+  } else if (o.kind === 'waiting') {
+    if (serverClose || obs.tcp !== 'tool-timeout') {
+      mismatch('closed-waiting', 'the server closed while a frame was still arriving');
+      close = { verdict: 'FAILED' };
+    }
+  }
+  return { behavior, close, key, notes };
+}
+
+/** The close behaviour of an orderly closing handshake (§5.5.1, §7.1.1). */
+function closeReply(obs: Observation, heard: Heard, code: number | null): Comparison['close'] {
+  if (!heard.close) {
+    return { verdict: 'UNCLEAN', why: 'closed TCP without answering the close frame', rule: 'close-reply' };
+  }
+  const got = heard.close.code;
+  if (got !== code && got !== 1000 && !(code === null && got === null)) {
+    return { verdict: 'WRONG CODE', why: `answered close ${code ?? '(empty)'} with ${got ?? 'an empty close frame'}`, rule: 'close-reply' };
+  }
+  if (obs.timedOut === 'close') return { verdict: 'FAILED', why: 'did not close TCP after the closing handshake', rule: 'close-tcp' };
+  return { verdict: 'OK' };
+}
+
+const CLOSE_RANK: Record<CloseVerdict, Verdict> = {
+  OK: 'OK',
+  INFORMATIONAL: 'INFORMATIONAL',
+  'NON-STRICT': 'NON-STRICT',
+  UNCLEAN: 'NON-STRICT',
+  'WRONG CODE': 'FAILED',
+  FAILED: 'FAILED',
+};
+
+/**
+ * Judge one run: the model's variants, best first, against the observation.
+ * The first variant the server matches gives the behaviour verdict; none
+ * matching is FAILED, explained against the strict reading.
+ */
+export function judge(frames: readonly WireFrame[], obs: Observation, options: JudgeOptions = {}): Judgement {
+  const strict = predict(frames, { maxMessage: options.maxMessage });
+  const expected = describePrediction(strict);
+  if (!obs.handshake.ok) {
+    const rule: RuleId = /extensions/.test(obs.handshake.error) ? 'extension-not-offered' : 'handshake';
+    return {
+      verdict: 'FAILED',
+      behavior: 'FAILED',
+      closeBehavior: 'FAILED',
+      reason: `opening handshake: ${obs.handshake.error}`,
+      rule,
+      expected,
+      actual: describeObservation(obs),
+      notes: [cite(rule)],
+      key: 'handshake',
+    };
+  }
+  const heard = hear(obs.received);
+  const actual = describeObservation(obs, heard);
+  if (heard.broken.length > 0 || obs.garbage) {
+    const first = heard.broken[0] ?? { rule: 'length-msb' as RuleId, text: `the server sent bytes that are not a frame the tool can read: ${obs.garbage}` };
+    return {
+      verdict: 'FAILED',
+      behavior: 'FAILED',
+      closeBehavior: 'OK',
+      reason: first.text,
+      rule: first.rule,
+      expected,
+      actual,
+      notes: [...heard.broken.map((b) => b.text), cite(first.rule)],
+      key: `server-frame:${first.rule}`,
+    };
+  }
+  let chosen: { behavior: Verdict; comparison: Comparison; prediction: Prediction; because?: string } | null = null;
+  let strictComparison: Comparison | null = null;
+  for (const variant of variants(frames, options.maxMessage)) {
+    const prediction = variant.options === undefined ? strict : predict(frames, variant.options);
+    const comparison = compare(prediction, obs, heard, options);
+    strictComparison ??= comparison;
+    if (comparison.behavior.length === 0 && CLOSE_RANK[comparison.close.verdict] !== 'FAILED') {
+      chosen = { behavior: variant.verdict, comparison, prediction, because: variant.because };
+      break;
+    }
+  }
+  const outcome = strict.outcome;
+  const ruleOfCase = outcome.kind === 'failed' ? outcome.rule : outcome.kind === 'closed' ? 'close-reply' : 'echo';
+
+  if (options.informational) {
+    // Autobahn's INFORMATIONAL: recorded, not judged — unless the server broke a hard rule (checked above) or hung.
+    const hung = obs.timedOut !== undefined && outcome.kind !== 'waiting';
+    return {
+      verdict: hung ? 'FAILED' : 'INFORMATIONAL',
+      behavior: hung ? 'FAILED' : 'INFORMATIONAL',
+      closeBehavior: hung ? 'FAILED' : 'INFORMATIONAL',
+      reason: hung ? `the server hung: ${actual}` : actual,
+      rule: ruleOfCase,
+      expected,
+      actual,
+      notes: chosen ? [] : (strictComparison?.behavior ?? []),
+      key: hung ? 'timeout' : '',
+    };
+  }
+
+  if (!chosen) {
+    const c = strictComparison!;
+    const closeFailed = c.behavior.length === 0;
+    const rule = closeFailed ? (c.close.rule ?? ruleOfCase) : ruleOfCase;
+    const first = closeFailed ? `${c.close.verdict}: ${c.close.why ?? ''}` : c.behavior[0];
+    return {
+      verdict: 'FAILED',
+      behavior: closeFailed ? 'OK' : 'FAILED',
+      closeBehavior: c.close.verdict,
+      reason: first,
+      rule,
+      expected,
+      actual,
+      notes: [...c.behavior.slice(1), ...(closeFailed ? [] : c.close.why ? [`close: ${c.close.verdict}: ${c.close.why}`] : []), cite(rule)],
+      key: c.key || `close:${c.close.verdict}`,
+    };
+  }
+
+  let behavior = chosen.behavior;
+  const notes = [...chosen.comparison.notes];
+  let reason = chosen.because ?? '';
+  if (behavior === 'OK' && options.failFastBy !== undefined && outcome.kind === 'failed' && obs.bytesWritten > options.failFastBy) {
+    behavior = 'NON-STRICT';
+    reason = `failed only after ${obs.bytesWritten} of ${obs.bytesTotal} bytes, not as soon as the invalid byte arrived (offset ${options.failFastBy}; Autobahn 6.4 "fail fast")`;
+  }
+  const close = chosen.comparison.close;
+  if (close.why) notes.push(`close: ${close.verdict}: ${close.why}`);
+  const verdict = worst(behavior, CLOSE_RANK[close.verdict]);
+  if (reason === '') reason = verdict === 'OK' ? actual : close.verdict === 'NON-STRICT' ? (close.why ?? '') : `${close.verdict}: ${close.why ?? ''}`;
+  const rule = behavior !== 'OK' ? (chosen.prediction.outcome.kind === 'failed' ? chosen.prediction.outcome.rule : ruleOfCase) : close.rule ?? ruleOfCase;
+  if (verdict !== 'OK') notes.push(cite(rule));
+  return { verdict, behavior, closeBehavior: close.verdict, reason, rule, expected, actual, notes, key: verdict === 'OK' ? '' : `lax:${rule}` };
+}
