@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -62,3 +63,10 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Pro
 }
 
 export const MiB = 1024 * 1024;
+
+/** How much the server's peak resident set grew since `before`, printed with the test's name (the figures the README quotes). */
+export function peakGrowth(server: ServerProcess, before: number): number {
+  const growth = server.peakRss() - before;
+  console.log(`[memory] ${expect.getState().currentTestName}: peak RSS +${(growth / MiB).toFixed(1)} MiB`);
+  return growth;
+}
