@@ -207,7 +207,7 @@ async function runCase(r: Resolved, c: CaseDef): Promise<CaseResult> {
     result.trace = [
       'client →',
       ...chunks,
-      ...clientTrace(detail.frames, cutsOf(built.chunks), { maxMessage: r.maxMessage }),
+      ...clientTrace(detail.frames, cutsOf(built.chunks), { maxMessage: r.maxMessage }, judgement),
       'server ←',
       ...serverTrace(detail.obs),
     ];
@@ -296,7 +296,7 @@ async function runProperty(r: Resolved, p: PropertyDef, only: number | undefined
     trace: [
       `counterexample: ${bytes.length} bytes (shrunk from ${streamLength(failure.g.frames)} in ${shrunk.runs} runs, ${shrunk.steps} steps), seed ${r.seed}, run ${failure.n}`,
       'client →',
-      ...clientTrace(frames, shrunk.generated.cuts, { maxMessage: r.maxMessage }),
+      ...clientTrace(frames, shrunk.generated.cuts, { maxMessage: r.maxMessage }, shrunk.judgement),
       'server ←',
       ...serverTrace(shrunk.detail.obs),
       `replay: ${replay}`,

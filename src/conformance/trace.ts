@@ -2,7 +2,7 @@
 // went on the wire) with its decoded fields and what the model says of it,
 // the rule broken marked, then what the server sent back.
 import { predict, type ModelOptions } from './model.js';
-import { cite } from './rules.js';
+import { cite, type RuleId } from './rules.js';
 import type { Observation } from './runner.js';
 import { describePayload } from './verdict.js';
 import { encodeFrame, headerSize, minimalForm, opcodeName, type WireFrame } from './wire.js';
@@ -33,25 +33,55 @@ export function describeFrame(f: WireFrame): string {
  * The client's frames, annotated by the model: offset, hex, fields, and the
  * model's note (the rule that decides the outcome marked with ✗).
  */
-export function clientTrace(frames: readonly WireFrame[], cuts: readonly number[], options: ModelOptions = {}): string[] {
+export function clientTrace(
+  frames: readonly WireFrame[],
+  cuts: readonly number[],
+  options: ModelOptions = {},
+  mark?: { frame?: number; rule?: RuleId; reason?: string },
+  maxFrames = 16,
+): string[] {
   const prediction = predict(frames, options);
   const lines: string[] = [];
+  const decisive = mark?.frame ?? (prediction.outcome.kind === 'failed' ? prediction.outcome.frame : -1);
+  // Long streams (section 9 has 65 536 fragments): the first frames, those around the decisive one, the last.
+  const shown = new Set<number>();
+  if (frames.length <= maxFrames) frames.forEach((_, i) => shown.add(i));
+  else {
+    for (let i = 0; i < maxFrames / 2; i++) shown.add(i);
+    for (let i = decisive - 2; i <= decisive + 2; i++) if (i >= 0) shown.add(i);
+    for (let i = frames.length - 3; i < frames.length; i++) shown.add(i);
+  }
   let at = 0;
-  const decisive = prediction.outcome.kind === 'failed' ? prediction.outcome.frame : -1;
+  let skipped = 0;
   frames.forEach((f, i) => {
+    const size = headerSize(f) + f.payload.length;
+    if (!shown.has(i)) {
+      skipped++;
+      at += size;
+      return;
+    }
+    if (skipped > 0) lines.push(`  … ${skipped} frame${skipped === 1 ? '' : 's'} like these`);
+    skipped = 0;
     const bytes = encodeFrame(f);
     const inside = cuts.filter((c) => c > at && c < at + bytes.length).map((c) => c - at);
     const body = bytes.subarray(headerSize(f));
     lines.push(`  #${i + 1} @${at}  ${hexOf(bytes.subarray(0, headerSize(f)))}${body.length > 0 ? ` | ${hexOf(body)}` : ''}`);
-    lines.push(`        ${describeFrame(f)}`);
+    const sentinel = f.opcode === 0x9 && Buffer.from(f.payload).toString('latin1') === 'pushwire:sentinel';
+    lines.push(`        ${describeFrame(f)}${sentinel ? " (the tool's last ping: its pong shows all before it was read)" : ''}`);
     if (inside.length > 0) lines.push(`        (written in pieces: cut after byte${inside.length > 1 ? 's' : ''} ${inside.join(', ')} of this frame)`);
-    for (const n of prediction.notes.filter((n) => n.frame === i)) {
-      const mark = i === decisive ? '✗' : '→';
-      lines.push(`        ${mark} ${n.text}`);
-      if (i === decisive && n.rule) lines.push(`          ${cite(n.rule, 200)}`);
+    for (const n of prediction.notes.filter((n) => n.frame === i)) lines.push(`        ${i === decisive ? '✗' : '→'} ${n.text}`);
+    if (i === decisive) {
+      if (mark?.reason) lines.push(`        ✗ observed: ${mark.reason}`);
+      const rule = mark?.rule ?? prediction.notes.find((n) => n.frame === i)?.rule;
+      if (rule) lines.push(`          ${cite(rule, 200)}`);
     }
-    at += bytes.length;
+    at += size;
   });
+  if (skipped > 0) lines.push(`  … ${skipped} frame${skipped === 1 ? '' : 's'} like these`);
+  if (decisive === -1 && mark?.reason) {
+    lines.push(`  ✗ observed: ${mark.reason}`);
+    if (mark.rule) lines.push(`    ${cite(mark.rule, 200)}`);
+  }
   return lines;
 }
 

@@ -40,6 +40,8 @@ export interface Judgement {
   notes: string[];
   /** A short stable key of the failure's kind (shrinking keeps it fixed). */
   key: string;
+  /** Index of the client frame the verdict turns on, when there is one (marked in traces). */
+  frame?: number;
 }
 
 /** What a case adds to the model when judging. */
@@ -174,6 +176,8 @@ export function describeObservation(obs: Observation, heard: Heard = hear(obs.re
 
 interface Comparison {
   behavior: string[];
+  /** The client frame the first mismatch is about. */
+  frame?: number;
   close: { verdict: CloseVerdict; why?: string; rule?: RuleId };
   key: string;
   notes: string[];
@@ -184,8 +188,11 @@ function compare(p: Prediction, obs: Observation, heard: Heard, options: JudgeOp
   const behavior: string[] = [];
   const notes: string[] = [];
   let key = '';
-  const mismatch = (k: string, text: string): void => {
-    if (key === '') key = k;
+  let frame: number | undefined;
+  const o = p.outcome;
+  const decisive = o.kind === 'failed' || o.kind === 'closed' ? o.frame : undefined;
+  const mismatch = (k: string, text: string, at: number | undefined = decisive): void => {
+    if (key === '') [key, frame] = [k, at];
     behavior.push(text);
   };
   // Messages, in order (§5.4: a fragmented message equals the concatenation).
@@ -194,7 +201,7 @@ function compare(p: Prediction, obs: Observation, heard: Heard, options: JudgeOp
     const want = expected[i];
     const got = heard.messages[i];
     if (!got) {
-      mismatch('missing-echo', `message ${i + 1} (${describePayload(want.opcode, want.payload)}) was not echoed`);
+      mismatch('missing-echo', `message ${i + 1} (${describePayload(want.opcode, want.payload)}) was not echoed`, want.lastFrame);
       break;
     }
     if (!want) {
@@ -202,12 +209,13 @@ function compare(p: Prediction, obs: Observation, heard: Heard, options: JudgeOp
       break;
     }
     if (got.opcode !== want.opcode || !got.payload.equals(want.payload)) {
-      mismatch('wrong-echo', `message ${i + 1} came back as ${describePayload(got.opcode, got.payload)}, expected ${describePayload(want.opcode, want.payload)}`);
+      mismatch('wrong-echo', `message ${i + 1} came back as ${describePayload(got.opcode, got.payload)}, expected ${describePayload(want.opcode, want.payload)}`, want.lastFrame);
       break;
     }
   }
   // Pongs (§5.5.2, §5.5.3): in order; skipping some is allowed if a later one answers (the MAY of §5.5.3).
-  const pings = p.replies.filter((r) => r.kind === 'pong').map((r) => r.payload);
+  const pingReplies = p.replies.filter((r) => r.kind === 'pong');
+  const pings = pingReplies.map((r) => r.payload);
   let at = 0;
   for (const pong of heard.pongs) {
     while (at < pings.length && !pings[at].equals(pong)) at++;
@@ -220,11 +228,10 @@ function compare(p: Prediction, obs: Observation, heard: Heard, options: JudgeOp
   if (pings.length > 0 && !key) {
     const last = pings[pings.length - 1];
     if (!heard.pongs.some((pong) => pong.equals(last))) {
-      mismatch('missing-pong', `no pong for ping ${pings.length} (${describePayload(Op.Ping, last)})`);
+      mismatch('missing-pong', `no pong for ping ${pings.length} (${describePayload(Op.Ping, last)})`, pingReplies[pingReplies.length - 1].frame);
     } else if (heard.pongs.length < pings.length) notes.push(`${pings.length - heard.pongs.length} of ${pings.length} pings got no pong of their own (§5.5.3 MAY answer only the latest)`);
   }
   // How it ends.
-  const o = p.outcome;
   const serverClose = heard.close && !heard.close.afterFinish ? heard.close : null;
   let close: Comparison['close'] = { verdict: 'OK' };
   if (obs.timedOut === 'reaction' && o.kind !== 'waiting') {
@@ -262,7 +269,10 @@ function compare(p: Prediction, obs: Observation, heard: Heard, options: JudgeOp
       close = { verdict: 'FAILED' };
     }
   }
-  return { behavior, close, key, notes };
+  // A server that goes on past a frame that should fail the connection shows it in many ways
+  // (an echo, a pong, no close); shrinking keeps the rule, not the symptom.
+  if (o.kind === 'failed' && /^(extra-message|extra-pong|not-failed)/.test(key)) key = `not-failed:${o.rule}`;
+  return { behavior, close, key, notes, frame: frame ?? (close.verdict === 'OK' ? undefined : decisive) };
 }
 
 /** The close behaviour of an orderly closing handshake (§5.5.1, §7.1.1). */
@@ -276,6 +286,28 @@ function closeReply(obs: Observation, heard: Heard, code: number | null): Compar
   }
   if (obs.timedOut === 'close') return { verdict: 'FAILED', why: 'did not close TCP after the closing handshake', rule: 'close-tcp' };
   return { verdict: 'OK' };
+}
+
+/** Sizes past which a refusal with 1008/1009 is taken for an implementation limit. */
+const LARGE_MESSAGE = 1 << 20;
+const MANY_FRAGMENTS = 1000;
+
+/** A description of the large message a server refused with 1008/1009, or null. */
+function hitLimit(frames: readonly WireFrame[], heard: Heard): string | null {
+  const code = heard.close && !heard.close.afterFinish ? heard.close.code : null;
+  if (code !== 1008 && code !== 1009) return null;
+  let length = 0;
+  let count = 0;
+  let biggest = { length: 0, count: 0 };
+  for (const f of frames) {
+    if (isControl(f.opcode)) continue;
+    if (f.opcode !== Op.Continuation) [length, count] = [0, 0];
+    length += f.payload.length;
+    count++;
+    if (length > biggest.length || count > biggest.count) biggest = { length: Math.max(length, biggest.length), count: Math.max(count, biggest.count) };
+  }
+  if (biggest.length < LARGE_MESSAGE && biggest.count < MANY_FRAGMENTS) return null;
+  return `closed with ${code} on a message of ${biggest.length} bytes${biggest.count > 1 ? ` in ${biggest.count} fragments` : ''}`;
 }
 
 const CLOSE_RANK: Record<CloseVerdict, Verdict> = {
@@ -323,6 +355,7 @@ export function judge(frames: readonly WireFrame[], obs: Observation, options: J
       actual,
       notes: [...heard.broken.map((b) => b.text), cite(first.rule)],
       key: `server-frame:${first.rule}`,
+      frame: strict.outcome.kind === 'failed' || strict.outcome.kind === 'closed' ? strict.outcome.frame : undefined,
     };
   }
   let chosen: { behavior: Verdict; comparison: Comparison; prediction: Prediction; because?: string } | null = null;
@@ -355,6 +388,24 @@ export function judge(frames: readonly WireFrame[], obs: Observation, options: J
     };
   }
 
+  if (!chosen && options.maxMessage === undefined) {
+    // §10.4: a server MAY limit message sizes and fragment counts. With no
+    // declared limit, a large message refused with 1008/1009 is recorded, not failed.
+    const limit = hitLimit(frames, heard);
+    if (limit) {
+      return {
+        verdict: 'INFORMATIONAL',
+        behavior: 'INFORMATIONAL',
+        closeBehavior: 'INFORMATIONAL',
+        reason: `${limit} — an implementation limit (§10.4); declare it with --max-message to have it judged`,
+        rule: 'message-too-big',
+        expected,
+        actual,
+        notes: strictComparison?.behavior ?? [],
+        key: '',
+      };
+    }
+  }
   if (!chosen) {
     const c = strictComparison!;
     const closeFailed = c.behavior.length === 0;
@@ -370,6 +421,7 @@ export function judge(frames: readonly WireFrame[], obs: Observation, options: J
       actual,
       notes: [...c.behavior.slice(1), ...(closeFailed ? [] : c.close.why ? [`close: ${c.close.verdict}: ${c.close.why}`] : []), cite(rule)],
       key: c.key || `close:${c.close.verdict}`,
+      frame: c.frame,
     };
   }
 
@@ -386,5 +438,6 @@ export function judge(frames: readonly WireFrame[], obs: Observation, options: J
   if (reason === '') reason = verdict === 'OK' ? actual : close.verdict === 'NON-STRICT' ? (close.why ?? '') : `${close.verdict}: ${close.why ?? ''}`;
   const rule = behavior !== 'OK' ? (chosen.prediction.outcome.kind === 'failed' ? chosen.prediction.outcome.rule : ruleOfCase) : close.rule ?? ruleOfCase;
   if (verdict !== 'OK') notes.push(cite(rule));
-  return { verdict, behavior, closeBehavior: close.verdict, reason, rule, expected, actual, notes, key: verdict === 'OK' ? '' : `lax:${rule}` };
+  const frame = chosen.prediction.outcome.kind === 'failed' ? chosen.prediction.outcome.frame : chosen.comparison.frame;
+  return { verdict, behavior, closeBehavior: close.verdict, reason, rule, expected, actual, notes, key: verdict === 'OK' ? '' : `lax:${rule}`, frame };
 }
