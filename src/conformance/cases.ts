@@ -18,6 +18,7 @@ export interface CaseGroup {
 
 /** The groups, in report order. */
 export const GROUPS: readonly CaseGroup[] = [
+  { key: 'handshake', rfc: '4.1', title: 'Opening handshake' },
   { key: 'lengths', rfc: '5.2', title: 'Base framing: payload lengths and their encodings' },
   { key: 'masking', rfc: '5.3', title: 'Client-to-server masking' },
   { key: 'ping', rfc: '5.5.2', title: 'Ping and Pong' },

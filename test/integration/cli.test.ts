@@ -146,6 +146,28 @@ describe('pushwire CLI', () => {
     expect(echoHelp.stdout).toContain('default 9001');
   });
 
+  it('conformance takes the server\'s URL and its own options; --help lists them', async () => {
+    const help = await runToEnd(['conformance', '--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^usage: pushwire conformance URL /);
+    const options = [...help.stdout.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
+    expect(options).toEqual([
+      '--case', '--performance', '--runs', '--seed', '--max-message', '--timeout', '--concurrency', '--json', '--junit', '--quiet',
+      '--verbose', '--shrink', '--insecure',
+    ]);
+    const flags = parseArgs([
+      'conformance', 'ws://127.0.0.1:9001/chat', '--case', '6.4, prop.close.3', '--performance', '--runs=5', '--seed', '42', '--max-message', '1024',
+      '--timeout', '500', '--concurrency', '2', '--json', 'r.json', '--junit=r.xml', '--quiet', '--no-shrink', '--insecure',
+    ]);
+    expect(flags.conformance).toEqual({
+      url: 'ws://127.0.0.1:9001/chat', cases: ['6.4', 'prop.close.3'], performance: true, runs: 5, seed: 42, maxMessage: 1024, timeoutMs: 500,
+      concurrency: 2, json: 'r.json', junit: 'r.xml', quiet: true, verbose: false, shrink: false, insecure: true,
+    });
+    expect(() => parseArgs(['conformance', 'ws://a/', 'ws://b/'])).toThrow(/unexpected argument ws:\/\/b\//);
+    expect(() => parseArgs(['echo', '--runs', '5'])).toThrow(/--runs is not an option of echo/);
+    expect(() => parseArgs(['conformance', '--port', '1'])).toThrow(/--port is not an option of conformance/);
+  });
+
   it('--version and -v print the package version', async () => {
     for (const args of [['--version'], ['-v'], ['serve', '--version']]) {
       expect(await runToEnd(args)).toEqual({ code: 0, stdout: `${PKG.version}\n`, stderr: '' });
