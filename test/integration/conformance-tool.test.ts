@@ -218,6 +218,27 @@ describe('against ws 8 (the de-facto Node server)', () => {
     console.log(`conformance against ws ${server.url}: ${report.summary.total} tests in ${report.durationMs} ms`);
   });
 
+  it('ws without its native addons (WS_NO_BUFFER_UTIL, WS_NO_UTF_8_VALIDATE): the same verdicts', async () => {
+    const script =
+      "const { WebSocketServer } = require('ws'); const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });" +
+      "wss.on('connection', (ws) => { ws.on('error', () => {}); ws.on('message', (d, b) => ws.send(d, { binary: b })); });" +
+      "wss.on('listening', () => console.log(wss.address().port));";
+    const child = spawn(process.execPath, ['-e', script], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' },
+    });
+    try {
+      const [port] = (await once(child.stdout, 'data')) as [Buffer];
+      const report = await conformance({ url: `ws://127.0.0.1:${port.toString().trim()}/` });
+      expect(report.failed, explain(report)).toBe(false);
+      expect(ids(report, 'NON-STRICT')).toEqual(['1.3.4', '6.4.1', '6.4.2', '6.4.3', '6.4.4', 'prop.invalid-utf8', 'prop.protocol-violations']);
+      expect(ids(report, 'INFORMATIONAL')).toEqual(['7.1.6', '7.13.1', '7.13.2']);
+    } finally {
+      child.kill();
+    }
+  });
+
   it('section 9 (performance, up to 16 MiB): no FAILED, in well under a minute', async () => {
     const report = await conformance({ url: server.url, cases: ['9'], runs: 0 });
     expect(report.failed, explain(report)).toBe(false);

@@ -64,6 +64,7 @@ const PATHS = {
   pushwire: [join(root, 'src/index.ts')],
   'pushwire/protocol': [join(root, 'src/protocol/index.ts')],
   'pushwire/client': [join(root, 'src/client/pushwire-client.ts')],
+  'pushwire/conformance': [join(root, 'src/conformance/index.ts')],
   // The browser example imports the client straight from a running server.
   'http://*/client.js': [join(root, 'src/client/pushwire-client.ts')],
 };
