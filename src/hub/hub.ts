@@ -354,6 +354,20 @@ export class Hub {
     return { channels: sizes(this.channelMembers), users: sizes(this.userSessions) };
   }
 
+  /** The `limit` channels with the most subscribers here, most first: one pass, no copy of the channel map. */
+  busiestChannels(limit: number): [channel: string, sessions: number][] {
+    const top: [string, number][] = [];
+    for (const [channel, members] of this.channelMembers) {
+      const size = members.size;
+      if (top.length === limit && (limit === 0 || size <= top[limit - 1][1])) continue;
+      let at = top.length;
+      while (at > 0 && top[at - 1][1] < size) at--;
+      top.splice(at, 0, [channel, size]);
+      if (top.length > limit) top.pop();
+    }
+    return top;
+  }
+
   /** Sessions open now, by transport. */
   sessionCounts(): Map<string, number> {
     const counts = new Map<string, number>();

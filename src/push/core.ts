@@ -96,6 +96,32 @@ export interface SessionTransport<C extends Client, L> {
   begin(client: C, opening: Opening, link: L): void;
   /** A live message for `client`. Called once per recipient: encode once per message, not per call. */
   deliver(client: C, message: HubMessage): void;
+  /**
+   * End one session from the server's side (an operator's disconnect): a
+   * WebSocket is closed with `code` and `reason`; an event stream or a poll
+   * session, which have no close code, are simply ended. The transport then
+   * sees the end as usual and calls `PushCore.close`.
+   */
+  end(client: C, code: number, reason: string): void;
+}
+
+/**
+ * What the admin dashboard watches, told by the core as things happen. The
+ * costly hooks (`published`, `delivered`: once per message, once per
+ * recipient) are called only while `sampling` is true — while a dashboard is
+ * open; the rare ones (drops, gaps) always, so a dashboard opened later
+ * still lists them.
+ */
+export interface Observer {
+  readonly sampling: boolean;
+  /** A message was published through this process (only while sampling). */
+  published(message: HubMessage): void;
+  /** A live message is handed to a session's transport (only while sampling). */
+  delivered(message: HubMessage): void;
+  /** A session was cut as a slow consumer. */
+  dropped(client: Client): void;
+  /** A resume found history no longer reaching back to `since`. */
+  gap(client: Client, since: string): void;
 }
 
 export class PushCore {
@@ -103,6 +129,8 @@ export class PushCore {
   readonly clients = new Map<string, Client>();
   /** Told of every bug reported (the server emits it as 'error'). */
   onBug: ((error: Error) => void) | null = null;
+  /** The admin dashboard's sampler, when the dashboard is enabled. */
+  observer: Observer | null = null;
 
   constructor(
     /** Sessions and their subscriptions in this process. */
@@ -149,7 +177,7 @@ export class PushCore {
    * Resolves with the client, or null when it went away during step 3.
    */
   async connect<C extends Client, L>(admission: Admission, transport: SessionTransport<C, L>, link: L): Promise<C | null> {
-    const route = new Route(transport);
+    const route = new Route(transport, this);
     const session = this.hub.open(route, { uid: admission.identity.uid, transport: transport.name });
     for (const channel of admission.channels) this.hub.subscribe(session, channel);
     const client = transport.createClient(
@@ -220,6 +248,7 @@ export class PushCore {
   /** Count a client dropped because it could not keep up. */
   countDropped(client: Client): void {
     this.metrics.drops[client.transport]++;
+    this.observer?.dropped(client);
   }
 
   /** Count a command that never reached `run` (refused while parsing). */
@@ -235,6 +264,7 @@ export class PushCore {
     const json = input.json ?? serializeData(input.data); // 422 before anything is stored
     const published = await this.broker.publish({ ...input, json });
     this.metrics.published++;
+    if (this.observer?.sampling) this.observer.published(published.message);
     return published;
   }
 
@@ -300,7 +330,10 @@ export class PushCore {
     if (since === undefined) return this.broker.unread(client.session);
     const replay = await this.broker.replay(client.session, since);
     this.metrics.resumes[client.transport]++;
-    if (replay.gap) this.metrics.gaps[client.transport]++;
+    if (replay.gap) {
+      this.metrics.gaps[client.transport]++;
+      this.observer?.gap(client, since);
+    }
     return replay;
   }
 
@@ -336,7 +369,11 @@ class Route<C extends Client> implements SessionSink {
   private waiting: HubMessage[] | null = [];
   /** The highest seq handed to the transport. */
   private lastSeq = 0;
-  constructor(private readonly transport: SessionTransport<C, unknown>) {}
+  constructor(
+    private readonly transport: SessionTransport<C, unknown>,
+    /** For its observer: one field read per delivery when no dashboard is open. */
+    private readonly core: PushCore,
+  ) {}
 
   deliver(message: HubMessage): void {
     if (this.waiting !== null) {
@@ -345,6 +382,8 @@ class Route<C extends Client> implements SessionSink {
     }
     if (message.seq <= this.lastSeq) return; // the backlog had it already
     this.lastSeq = message.seq;
+    const observer = this.core.observer;
+    if (observer !== null && observer.sampling) observer.delivered(message);
     this.transport.deliver(this.client, message);
   }
 

@@ -169,7 +169,12 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
     });
   }
 
-  private end(client: PollClient): void {
+  /**
+   * End a session: answer its held request, forget it, close it in the core
+   * (expiry, eviction, shutdown, an operator's disconnect). Its next poll
+   * opens a new session from its cursor.
+   */
+  end(client: PollClient): void {
     if (client.held) this.answer(client, client.held.messages);
     if (!this.clients.delete(client.token)) return;
     const left = this.perAddress.get(client.address)! - 1;

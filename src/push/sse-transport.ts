@@ -101,6 +101,11 @@ export class SseTransport implements SessionTransport<SseClient, SseStream> {
     for (const client of this.streams) client.response.end();
   }
 
+  /** An operator's disconnect: the stream ends (SSE has no close code); the browser reconnects and resumes. */
+  end(client: SseClient): void {
+    client.response.end();
+  }
+
   deliver(client: SseClient, message: HubMessage): void {
     const { response } = client;
     if (response.writableEnded || response.destroyed) return; // ending: the client resumes elsewhere

@@ -118,6 +118,11 @@ export class WebSocketTransport implements SessionTransport<WsClient, WebSocket>
     client.socket.send(JSON.stringify(ready));
   }
 
+  /** An operator's disconnect: the closing handshake with `code`; onClose then closes the session. */
+  end(client: WsClient, code: number, reason: string): void {
+    client.socket.close(code, reason);
+  }
+
   deliver(client: WsClient, message: HubMessage): void {
     if (client.socket.readyState !== OPEN || this.cutIfSlow(client)) return;
     this.send(client, message);
