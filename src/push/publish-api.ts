@@ -52,13 +52,23 @@ export class PublishApi {
 
   /** POST /publish: 200 with the result (a batch: an array of them), 202 for a single scheduled publish. */
   async publishHttp(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-    this.checkBrowser(request);
+    checkBrowser(request, this.settings.allowedOrigins);
     this.checkPublishKey(request);
+    await this.answerPublish(request, response);
+  }
+
+  /**
+   * The rest of POST /publish once the caller is let in: read the body (one
+   * publish or a batch), publish or schedule, answer. The admin dashboard's
+   * test publish comes this way too. Resolves with the results answered.
+   */
+  async answerPublish(request: http.IncomingMessage, response: http.ServerResponse): Promise<PublishResult[]> {
     const body = await readJsonBody(request, this.settings.maxBodyBytes);
     const { requests, batch } = parsePublishBody(body, this.settings.now(), this.settings.maxBatch);
     const results = await this.dispatchAll(requests);
     if (batch) sendJson(response, 200, results);
     else sendJson(response, 'scheduled' in results[0] ? 202 : 200, results[0]);
+    return results;
   }
 
   /**
@@ -80,7 +90,7 @@ export class PublishApi {
 
   /** DELETE /scheduled/:id. */
   async cancelScheduled(request: http.IncomingMessage, response: http.ServerResponse, id: string): Promise<void> {
-    this.checkBrowser(request);
+    checkBrowser(request, this.settings.allowedOrigins);
     this.checkPublishKey(request);
     if (!(await this.scheduler.cancel(id))) throw new HttpError(404, `no scheduled publish ${id}`);
     sendJson(response, 200, { cancelled: id });
@@ -101,23 +111,6 @@ export class PublishApi {
       else delivered += result.delivered;
     }
     return scheduled.length === requests.length ? `scheduled ${scheduled.join(' ')}` : String(delivered);
-  }
-
-  /**
-   * Backends call the publish API; browsers send an Origin header (Fetch
-   * standard §3.1) and may be made to by any page: a "simple" cross-site POST
-   * (text/plain) needs no preflight, so CORS alone would not stop it. A
-   * request with an Origin is refused (403) unless it comes from the
-   * server's own origin or one listed by name in allowedOrigins.
-   */
-  private checkBrowser(request: http.IncomingMessage): void {
-    const origin = request.headers.origin?.toLowerCase();
-    if (origin === undefined) return;
-    const host = request.headers.host?.toLowerCase();
-    const sameOrigin = host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
-    if (!sameOrigin && !this.settings.allowedOrigins?.includes(origin)) {
-      throw new HttpError(403, `origin ${origin} may not publish: list it in allowedOrigins`);
-    }
   }
 
   /** RFC 6750 §3: 401 without a key, 403 with a wrong one. */
@@ -165,6 +158,25 @@ export class PublishApi {
   }
 }
 
+/**
+ * For routes that change state (the publish API, the admin dashboard):
+ * backends call them without an Origin; browsers send one (Fetch standard
+ * §3.1) and may be made to by any page — a "simple" cross-site POST
+ * (text/plain) needs no preflight, so CORS alone would not stop it. A
+ * request with an Origin is refused (403) unless it comes from the server's
+ * own origin or one listed by name in `allowedOrigins` (`*` does not count);
+ * the message says it may not `action`.
+ */
+export function checkBrowser(request: http.IncomingMessage, allowedOrigins: readonly string[] | undefined, action = 'publish'): void {
+  const origin = request.headers.origin?.toLowerCase();
+  if (origin === undefined) return;
+  const host = request.headers.host?.toLowerCase();
+  const sameOrigin = host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+  if (!sameOrigin && !allowedOrigins?.includes(origin)) {
+    throw new HttpError(403, `origin ${origin} may not ${action}: list it in allowedOrigins`);
+  }
+}
+
 function describeScheduled(item: ScheduledPublish): Record<string, unknown> {
   const { target, event, data } = item.request;
   return { id: item.id, at: new Date(item.at).toISOString(), ...target, ...(event === undefined ? {} : { event }), data };
@@ -172,7 +184,7 @@ function describeScheduled(item: ScheduledPublish): Record<string, unknown> {
 
 
 /** Compare secrets in constant time, whatever their lengths. */
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
   return timingSafeEqual(digest(given), digest(expected));
 }
