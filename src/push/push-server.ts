@@ -7,13 +7,14 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import { hostname } from 'node:os';
 import { Hub } from '../hub/hub.js';
+import { ADMIN_ROUTES, AdminConsole } from './admin.js';
 import { DEMO_PAGE } from './demo-page.js';
 import { errorResponse } from '../protocol/handshake.js';
-import { PushCore, type ChannelCheck, type PushHandler, type Settings } from './core.js';
+import { PushCore, type ChannelCheck, type Client, type PushHandler, type SessionTransport, type Settings } from './core.js';
 import { serveBrowserClient } from './client-asset.js';
 import { ConfigError, HttpError, readJsonBody, sendError, sendJson } from './http-io.js';
 import { checkOrigin } from './identity.js';
-import { Metrics } from './metrics.js';
+import { Metrics, type Transport } from './metrics.js';
 import { PollTransport } from './poll-transport.js';
 import { createPushPort } from './push-port.js';
 import { PublishApi, type PublishResult } from './publish-api.js';
@@ -116,6 +117,17 @@ export interface PushServerOptions {
   /** Serve the demo chat at `/` and let clients publish to `demo:` channels. Default false. */
   demo?: boolean;
   /**
+   * Serve the admin dashboard at `/admin` (live counters, charts, channels,
+   * sessions, and actions: test publish, cancel a schedule, disconnect a
+   * session). Needs `adminKey` or `publishKey`: the page takes it as `?key=`.
+   * Default false.
+   */
+  admin?: boolean;
+  /** The dashboard's own key; without it the publish key opens the dashboard. Only with `admin`. */
+  adminKey?: string;
+  /** Admin dashboards streaming at once; more are refused with 503. Default 8. */
+  maxAdminStreams?: number;
+  /**
    * Share ids, history and fan-out with other pushwire processes through
    * Redis: `redis://[user:pass@]host:port[/db]` or `rediss://…`. Default:
    * none (one process, everything in memory).
@@ -188,6 +200,8 @@ export class PushServer extends EventEmitter {
   private readonly sse: SseTransport;
   private readonly poll: PollTransport;
   private readonly publishApi: PublishApi;
+  /** The dashboard, with `admin`. */
+  private readonly admin: AdminConsole | null;
   private pushPort: net.Server | null = null;
   private maintenance: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
@@ -276,6 +290,8 @@ export class PushServer extends EventEmitter {
       },
       this.redisSchedules ?? undefined,
     );
+    this.admin = options.admin ? this.createAdmin(options, now) : null;
+    if (this.admin) this.core.observer = this.admin.sampler;
     const requestTimeout = options.requestTimeoutMs ?? 30_000;
     this.httpServer = http.createServer(
       {
@@ -364,6 +380,7 @@ export class PushServer extends EventEmitter {
       if (this.httpServer.listening) closed.push(new Promise((resolve) => this.httpServer.close(resolve)));
       this.sse.close();
       this.poll.close();
+      this.admin?.close();
       const cut = setTimeout(() => {
         this.ws.terminate();
         this.httpServer.closeAllConnections();
@@ -383,7 +400,9 @@ export class PushServer extends EventEmitter {
 
   private handleRequest(request: http.IncomingMessage, response: http.ServerResponse): void {
     response.on('finish', () => {
-      if (response.statusCode >= 400) this.metrics.countError(response.statusCode);
+      if (response.statusCode < 400) return;
+      this.metrics.countError(response.statusCode);
+      this.admin?.httpError(request.method ?? '', request.url ?? '', response.statusCode);
     });
     this.route(request, response).catch((error: unknown) => sendError(response, this.core.refusal(error, null)));
   }
@@ -396,7 +415,7 @@ export class PushServer extends EventEmitter {
       ? ['DELETE']
       : url.pathname === '/' && this.options.demo
         ? ['GET']
-        : ROUTES[url.pathname];
+        : (ROUTES[url.pathname] ?? (this.admin ? ADMIN_ROUTES[url.pathname] : undefined));
     if (!methods) throw new HttpError(404, `no route ${url.pathname}`);
     if (!methods.includes(request.method ?? '')) {
       throw new HttpError(405, `${request.method} is not allowed on ${url.pathname}`, { Allow: methods.join(', ') });
@@ -407,6 +426,7 @@ export class PushServer extends EventEmitter {
       return;
     }
     if (scheduledItem) return this.publishApi.cancelScheduled(request, response, scheduledItem[1]);
+    if (this.admin && Object.hasOwn(ADMIN_ROUTES, url.pathname)) return this.admin.handle(request, response, url);
     switch (url.pathname) {
       case '/ws':
         throw new HttpError(426, 'this is a WebSocket endpoint: send an Upgrade request', { Upgrade: 'websocket' });
@@ -502,6 +522,33 @@ export class PushServer extends EventEmitter {
       sessions = channel !== null ? this.hub.channelSessions(channel) : this.hub.userSessionCount(uid!);
     }
     sendJson(response, 200, channel !== null ? { channel, sessions } : { uid, online: sessions > 0, sessions });
+  }
+
+  /** The dashboard, reading and acting on this server's parts. */
+  private createAdmin(options: PushServerOptions, now: () => number): AdminConsole {
+    const transports: Record<Transport, SessionTransport<Client, never>> = { ws: this.ws, sse: this.sse, poll: this.poll };
+    return new AdminConsole(
+      {
+        core: this.core,
+        hub: this.hub,
+        metrics: this.metrics,
+        publishApi: this.publishApi,
+        end: (client, code, reason) => transports[client.transport].end(client, code, reason),
+        node: () => options.nodeName ?? `${hostname()}:${(this.httpServer.address() as net.AddressInfo | null)?.port ?? '-'}`,
+        processes: this.redisPresence ? () => this.redisPresence!.liveNodes() : null,
+        degraded: () => this.redis?.degraded ?? null,
+      },
+      {
+        key: (options.adminKey ?? options.publishKey)!, // checkOptions refuses admin without either
+        allowedOrigins: this.settings.allowedOrigins,
+        maxStreams: options.maxAdminStreams ?? 8,
+        maxBufferedBytes: this.settings.maxBufferedBytes,
+        maxBodyBytes: this.settings.maxBodyBytes,
+        startedAt: this.startedAt,
+        now,
+        log: (line) => process.stderr.write(`${line}\n`),
+      },
+    );
   }
 
   /** `consumeList` / `consumeStream`: one consumer each, named after this process. */
@@ -630,6 +677,7 @@ const NUMERIC_OPTIONS = [
   'headersTimeoutMs',
   'requestTimeoutMs',
   'maxPushPortConnections',
+  'maxAdminStreams',
 ] as const;
 
 function checkOptions(options: PushServerOptions): void {
@@ -643,10 +691,14 @@ function checkOptions(options: PushServerOptions): void {
   if ((options.consumeList !== undefined || options.consumeStream !== undefined) && options.redis === undefined) {
     throw new ConfigError('consumeList and consumeStream need redis: the queue is a Redis list or stream');
   }
+  if (options.admin && options.adminKey === undefined && options.publishKey === undefined) {
+    throw new ConfigError('admin needs a key (adminKey or publishKey): the dashboard can publish and disconnect sessions');
+  }
+  if (options.adminKey !== undefined && !options.admin) throw new ConfigError('adminKey is the key of the admin dashboard: set admin too');
   if (options.devIdentity && options.jwtSecret !== undefined) {
     throw new ConfigError('devIdentity trusts ?uid= and jwtSecret requires proof: choose one');
   }
-  for (const name of ['publishKey', 'jwtSecret', 'pushKey', 'userChannelPrefix', 'redis', 'redisPrefix', 'consumeList', 'consumeStream', 'nodeName'] as const) {
+  for (const name of ['publishKey', 'adminKey', 'jwtSecret', 'pushKey', 'userChannelPrefix', 'redis', 'redisPrefix', 'consumeList', 'consumeStream', 'nodeName'] as const) {
     if (options[name] === '') throw new ConfigError(`${name} must not be empty`);
   }
 }
