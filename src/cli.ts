@@ -67,6 +67,9 @@ export interface CliFlags {
   pushKey?: string;
   clientPublish: boolean;
   demo: boolean;
+  /** Serve the admin dashboard at /admin. */
+  admin: boolean;
+  adminKey?: string;
   devIdentity: boolean;
   userChannelPrefix?: string;
   redis?: string;
@@ -265,6 +268,21 @@ const OPTIONS: OptionSpec[] = [
     set: (f, on) => (f.demo = on),
   },
   {
+    kind: 'switch',
+    flag: '--admin',
+    env: 'PUSHWIRE_ADMIN',
+    help: { serve: 'serve the admin dashboard at /admin?key=KEY (the --admin-key, else the --publish-key)' },
+    set: (f, on) => (f.admin = on),
+  },
+  {
+    kind: 'value',
+    flag: '--admin-key',
+    placeholder: 'KEY',
+    env: 'PUSHWIRE_ADMIN_KEY',
+    help: { serve: "the admin dashboard's own key (with --admin)" },
+    set: (f, v, source) => (f.adminKey = nonEmpty(source, v)),
+  },
+  {
     kind: 'value',
     flag: '--max-payload',
     placeholder: 'BYTES',
@@ -415,6 +433,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     deflate: undefined,
     clientPublish: false,
     demo: false,
+    admin: false,
     devIdentity: false,
     workers: 1,
     shutdownGraceSeconds: 5,
@@ -550,6 +569,8 @@ export async function startServe(flags: CliFlags): Promise<{ server: PushServer;
     pushKey: flags.pushKey,
     clientPublish: flags.clientPublish,
     demo: flags.demo,
+    admin: flags.admin,
+    adminKey: flags.adminKey,
     devIdentity: flags.devIdentity || undefined,
     userChannelPrefix: flags.userChannelPrefix,
     redis: flags.redis,
@@ -698,6 +719,11 @@ function announce(flags: CliFlags, port: number, pushPort: number | undefined, w
     );
   }
   if (flags.demo) process.stdout.write(`demo: open http://${base}/ in two browser windows\n`);
+  if (flags.admin) {
+    const key = flags.adminKey === undefined ? 'the publish key' : 'the admin key';
+    const each = workers > 1 ? ' (each worker serves its own)' : '';
+    process.stdout.write(`admin dashboard: http://${base}/admin?key=<${key}>${each}\n`);
+  }
 }
 
 /**

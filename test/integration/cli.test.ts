@@ -138,7 +138,7 @@ describe('pushwire CLI', () => {
     expect(options(serveHelp.stdout)).toEqual([
       '--port', '--host', '--publish-key', '--jwt-secret', '--allowed-origins', '--history',
       '--history-age', '--push-port', '--push-key', '--redis', '--consume-list', '--consume-stream', '--node-name', '--workers', '--shutdown-grace', '--dev-identity', '--user-channel-prefix',
-      '--client-publish', '--demo', '--deflate',
+      '--client-publish', '--demo', '--admin', '--admin-key', '--deflate',
     ]);
     expect(serveHelp.stdout).toContain('default 8080');
     expect(echoHelp.stdout).toMatch(/^usage: pushwire echo /);
@@ -184,6 +184,7 @@ describe('pushwire CLI', () => {
       [['serve', '--history', '10'], { history: 10 }],
       [['serve', '--history-age', '60'], { historyAgeSeconds: 60 }],
       [['serve', '--push-port', '0'], { pushPort: 0 }],
+      [['serve', '--admin-key', 'a=key'], { adminKey: 'a=key' }],
       [['echo', '--port', '9102'], { port: 9102 }],
       [['echo', '--host', '0.0.0.0'], { host: '0.0.0.0' }],
       [['echo', '--max-payload', '1024'], { maxPayload: 1024 }],
@@ -245,5 +246,25 @@ describe('pushwire CLI', () => {
     expect(await stop(checking.child)).toBe(0);
     expect(checking.stderr()).not.toMatch(/WARNING/);
     expect(await stop(trusting.child)).toBe(0);
+  });
+
+  it('serve --admin needs a key (exit 2), says where the dashboard is, and serves it with the publish key or --admin-key', async () => {
+    const keyless = await runToEnd(['serve', '--port', '0', '--admin']);
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toMatch(/^pushwire: admin needs a key \(adminKey or publishKey\)/);
+
+    const withPublishKey = run(['serve', '--port', '0', '--admin', '--publish-key', 'pk']);
+    let out = '';
+    withPublishKey.stdout!.on('data', (chunk) => (out += chunk));
+    await expect.poll(() => out, { timeout: 5000 }).toMatch(/^admin dashboard: http:\/\/127\.0\.0\.1:\d+\/admin\?key=<the publish key>$/m);
+    const base = /listening on (http:\/\/\S+)\//.exec(out)![1];
+    expect((await request(`${base}/admin`)).status).toBe(401);
+    expect((await request(`${base}/admin?key=pk`)).status).toBe(200);
+    expect(await stop(withPublishKey)).toBe(0);
+
+    const own = await serve(['--port', '0', '--publish-key', 'pk'], { PUSHWIRE_ADMIN: '1', PUSHWIRE_ADMIN_KEY: 'ak' });
+    expect((await request(`${own.base}/admin?key=ak`)).status).toBe(200);
+    expect((await request(`${own.base}/admin?key=pk`)).status).toBe(403);
+    expect(await stop(own.child)).toBe(0);
   });
 });
