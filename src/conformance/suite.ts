@@ -36,7 +36,7 @@ export interface ConformanceOptions {
   timeoutMs?: number;
   /** Longest wait for TCP to close after a closing handshake (ms). Default 2000. */
   closeTimeoutMs?: number;
-  /** The pause of the fail-fast cases (ms). Default 200. */
+  /** The pause of the fail-fast cases inside one frame (6.4.3, 6.4.4), cut short when the server closes (ms). Default 1000, as Autobahn. */
   pauseMs?: number;
   /** Connections at a time. Default 4. */
   concurrency?: number;
@@ -133,7 +133,7 @@ function resolve(options: ConformanceOptions): Resolved {
     run: {
       timeoutMs: options.timeoutMs ?? 3000,
       closeTimeoutMs: options.closeTimeoutMs ?? 2000,
-      pauseMs: options.pauseMs ?? 200,
+      pauseMs: options.pauseMs ?? 1000,
       randomBytes: () => new Uint8Array(0), // replaced per case
     },
     runs: options.runs ?? 100,

@@ -438,6 +438,7 @@ export function judge(frames: readonly WireFrame[], obs: Observation, options: J
   if (reason === '') reason = verdict === 'OK' ? actual : close.verdict === 'NON-STRICT' ? (close.why ?? '') : `${close.verdict}: ${close.why ?? ''}`;
   const rule = behavior !== 'OK' ? (chosen.prediction.outcome.kind === 'failed' ? chosen.prediction.outcome.rule : ruleOfCase) : close.rule ?? ruleOfCase;
   if (verdict !== 'OK') notes.push(cite(rule));
-  const frame = chosen.prediction.outcome.kind === 'failed' ? chosen.prediction.outcome.frame : chosen.comparison.frame;
+  // Traces mark where a strict server would have acted (for NON-STRICT, that is where this one did not).
+  const frame = outcome.kind === 'failed' ? outcome.frame : chosen.comparison.frame;
   return { verdict, behavior, closeBehavior: close.verdict, reason, rule, expected, actual, notes, key: verdict === 'OK' ? '' : `lax:${rule}`, frame };
 }
