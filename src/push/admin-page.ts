@@ -464,8 +464,8 @@ const BODY = `
       <h2>Trouble since start</h2>
       <ul class="trouble">
         <li><b id="drops">–</b>slow consumers cut</li>
-        <li><b id="gaps">–</b>resumes that met a gap</li>
-        <li><b id="errors">–</b>HTTP errors answered</li>
+        <li><b id="gaps">–</b>resume gaps</li>
+        <li><b id="errors">–</b>HTTP errors</li>
       </ul>
     </div>
   </section>
