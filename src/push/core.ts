@@ -197,7 +197,12 @@ export class PushCore {
       throw error;
     }
     if (!this.clients.has(client.token)) return null; // gone while the backlog was read
-    const { messages, gap } = replay;
+    const { gap } = replay;
+    // A fresh connect's backlog is the unread inbox, read while live messages
+    // came in: what is newer than the cursor is left to live delivery (the
+    // session is subscribed already), so the position cannot pass a live
+    // channel message that is older than an inbox one.
+    const messages = admission.since === undefined ? replay.messages.filter((message) => message.seq <= seqOf(lastId)) : replay.messages;
     // Where the session stands: the newest of what this process has seen,
     // what the backlog holds, and where the client already was — a process
     // that lags behind on the bus must neither send again what the client

@@ -80,7 +80,9 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
         const admission = await this.core.admit(query, request.headers, cursor ?? null);
         if (response.destroyed) return;
         this.makeRoom(poll.address, admission.channels.length);
-        await this.core.connect(admission, this, poll);
+        const opened = await this.core.connect(admission, this, poll);
+        // Ended while its backlog was read (made room for another, or shutdown): say so rather than leave it hanging.
+        if (opened === null && !response.headersSent) sendError(response, new HttpError(503, 'the session ended before it opened; poll again', { 'Retry-After': '1' }));
         return;
       }
     } catch (error) {
@@ -114,8 +116,10 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
   }
 
   /** A new session's first poll: answered with the backlog (and gap flag), or held like any other. */
-  begin(client: PollClient, { gap, backlog }: Opening, poll: PollRequest): void {
-    this.answerOrHold(client, poll, backlog, gap !== null);
+  begin(client: PollClient, { gap, backlog, ready }: Opening, poll: PollRequest): void {
+    // Answered now, the cursor is the opening's: live messages that came while
+    // the backlog was read are after it, so the next poll finds them.
+    this.answerOrHold(client, poll, backlog, gap !== null, ready.lastId);
   }
 
   deliver(client: PollClient, message: HubMessage): void {
@@ -152,9 +156,15 @@ export class PollTransport implements SessionTransport<PollClient, PollRequest> 
   }
 
   /** Answer at once when there is something to say (or no wait was asked for); otherwise hold the request. */
-  private answerOrHold(client: PollClient, { response, timeoutMs }: PollRequest, messages: readonly HubMessage[], gap: boolean): void {
+  private answerOrHold(
+    client: PollClient,
+    { response, timeoutMs }: PollRequest,
+    messages: readonly HubMessage[],
+    gap: boolean,
+    cursorNow?: string,
+  ): void {
     if (messages.length > 0 || gap || timeoutMs === 0) {
-      this.respond(client, response, messages, gap);
+      this.respond(client, response, messages, gap, cursorNow);
       return;
     }
     const held: HeldRequest = {

@@ -84,10 +84,10 @@ function serveConnection(socket: net.Socket, handle: LineHandler, settings: Push
         socket.write('ok auth\n');
         continue;
       }
-      const reply = answer(handle, line);
+      // Each line is published after the one before it has been, not just answered in order.
       pending++;
       answered = answered.then(async () => {
-        const text = await reply;
+        const text = await answer(handle, line);
         if (socket.writable) socket.write(`${text}\n`);
         pending--;
         resumeIfRoom();

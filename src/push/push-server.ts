@@ -2,6 +2,7 @@
 // SSE and long-poll transports, the publish API for backends, health and
 // metrics, and an optional line-protocol push port. Routing, auth of the
 // publish API, and the server's life (listen, graceful close) live here.
+import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type * as net from 'node:net';
@@ -561,7 +562,8 @@ export class PushServer extends EventEmitter {
         queue,
         {
           url: this.options.redis!,
-          node: this.options.nodeName ?? `${hostname()}:${port}`,
+          // Workers share host and port: each needs a name of its own.
+          node: this.options.nodeName ?? `${hostname()}:${port}${cluster.isWorker ? `:w${cluster.worker!.id}` : ''}`,
           maxBodyBytes: this.settings.maxBodyBytes,
           maxBatch: this.options.maxBatch ?? 1000,
           now: this.settings.now,

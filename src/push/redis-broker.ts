@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Broker } from '../hub/broker.js';
 import type { Hub, HubMessage, PublishInput, Replay, Session } from '../hub/hub.js';
-import { RedisClient, RedisScript, RedisSubscriber, type RedisOptions, type RespValue } from '../redis/index.js';
+import { RedisClient, RedisConnectionError, RedisReplyError, RedisScript, RedisSubscriber, type RedisOptions, type RespValue } from '../redis/index.js';
 import { HttpError } from './http-io.js';
 
 export interface RedisBrokerOptions {
@@ -55,7 +55,13 @@ local NOSEQ = 'NOSEQ the id counter is not restored yet'
 local function publish(seqKey, streamKey, allKey, entry, maxlen, ttl, allMaxlen, bus)
   local seq = redis.call('INCR', seqKey)
   local id = seq .. '-0'
-  redis.call('XADD', streamKey, 'MAXLEN', maxlen, id, 'm', entry)
+  redis.call('XADD', streamKey, id, 'm', entry)
+  -- Trimmed with XDEL, not MAXLEN: only XDEL moves the stream's
+  -- max-deleted-entry-id, which tells a resume from before it about the gap.
+  local over = redis.call('XLEN', streamKey) - tonumber(maxlen)
+  if over > 0 then
+    for _, old in ipairs(redis.call('XRANGE', streamKey, '-', '+', 'COUNT', over)) do redis.call('XDEL', streamKey, old[1]) end
+  end
   redis.call('PEXPIRE', streamKey, ttl)
   redis.call('XADD', allKey, 'MAXLEN', '~', allMaxlen, id, 'm', entry)
   redis.call('PUBLISH', bus, seq .. '\\n' .. entry)
@@ -95,6 +101,17 @@ if read < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) e
 return 1
 `);
 
+/**
+ * The 503 for a publish Redis did not take. Refused before it was sent (not
+ * connected, or refused by a script): not published. Lost or late after it
+ * was sent: it may have been — a backend that retries may publish twice.
+ */
+function refusePublish(error: unknown): HttpError {
+  const sent = error instanceof RedisConnectionError && (error.code === 'PW_ERR_REDIS_CONNECTION_LOST' || error.code === 'PW_ERR_REDIS_COMMAND_TIMEOUT');
+  const outcome = sent ? 'the publish may or may not have been stored' : 'nothing was published';
+  return new HttpError(503, `the message broker did not answer, ${outcome}: ${(error as Error).message}`, { 'Retry-After': '1' });
+}
+
 /** See RedisBroker.publishContext. */
 export interface PublishContext {
   client: RedisClient;
@@ -103,13 +120,24 @@ export interface PublishContext {
   streamKey(target: PublishInput['target']): string;
   /** PUBLISH_LUA's maxlen, ttl, allMaxlen and bus, in that order. */
   args: [number, number, number, string];
+  /** After a NOSEQ refusal: restore the id counter (as after a Redis restart). */
+  restore(): Promise<void>;
+}
+
+/** Whether Redis refused a publishing script because the id counter is gone (see PUBLISH_LUA). */
+export function isNoSeq(error: unknown): boolean {
+  return error instanceof RedisReplyError && error.redisCode === 'NOSEQ';
 }
 
 export class RedisBroker implements Broker {
   private readonly client: RedisClient;
   private readonly subscriber: RedisSubscriber;
   private readonly prefix: string;
-  private readonly bus: string;
+  /**
+   * The bus channel, `<prefix>bus:<epoch>`: pub/sub ignores SELECT, so two
+   * deployments on different databases of one Redis must not share a channel.
+   */
+  private bus: string;
   /** The highest seq handed to the hub. */
   private lastSeq = 0;
   /** The first seq from which the hub's own history is complete. */
@@ -133,7 +161,7 @@ export class RedisBroker implements Broker {
     private readonly options: RedisBrokerOptions,
   ) {
     this.prefix = options.prefix ?? 'pushwire:';
-    this.bus = `${this.prefix}bus`;
+    this.bus = `${this.prefix}bus`; // completed with the epoch in start()
     this.client = new RedisClient(options.url, options.redis);
     this.subscriber = new RedisSubscriber(options.url, options.redis);
   }
@@ -143,10 +171,21 @@ export class RedisBroker implements Broker {
     await Promise.all([this.client.connect(), this.subscriber.connect()]);
     const [epoch, seq] = await this.adopt(`${this.options.now()}${randomBytes(2).toString('hex')}`);
     this.hub.adopt(epoch, seq);
+    this.bus = `${this.prefix}bus:${epoch}`;
     this.lastSeq = seq;
     this.coveredFrom = seq + 1;
     this.subscriber.on('message', (channel, text) => {
-      if (channel === this.bus) this.accept(parseBusMessage(text, this.hub.epoch));
+      if (channel !== this.bus) return;
+      // Anyone with access to Redis can PUBLISH here: a message that is not
+      // ours is reported and dropped, never allowed to throw in the socket's handler.
+      let message: HubMessage;
+      try {
+        message = parseBusMessage(text, this.hub.epoch);
+      } catch (error) {
+        this.onError(new Error(`dropped a message on ${this.bus} that is not pushwire's: ${(error as Error).message}`));
+        return;
+      }
+      this.accept(message);
     });
     this.subscriber.on('disconnect', (error) => (this.trouble = `bus: ${error.message}`));
     this.subscriber.on('resubscribed', () => void this.catchUp());
@@ -174,16 +213,23 @@ export class RedisBroker implements Broker {
       // After a reconnect the counter may be gone (Redis restarted without
       // persistence) until this process has restored it: not before.
       if (this.adopting) await this.adopting;
-      reply = await this.client.evalScript(
-        PUBLISH,
-        [`${this.prefix}seq`, this.streamKey(input.target), `${this.prefix}all`],
-        [entry, this.options.historySize, this.options.historyAgeMs, this.options.catchUpLength ?? 100_000, this.bus],
-      );
+      const run = (): Promise<RespValue> =>
+        this.client.evalScript(
+          PUBLISH,
+          [`${this.prefix}seq`, this.streamKey(input.target), `${this.prefix}all`],
+          [entry, this.options.historySize, this.options.historyAgeMs, this.options.catchUpLength ?? 100_000, this.bus],
+        );
+      try {
+        reply = await run();
+      } catch (error) {
+        // The counter vanished without a reconnect (FLUSHDB, an eviction policy
+        // other than noeviction): restore it as after a restart, then once more.
+        if (!isNoSeq(error)) throw error;
+        await this.recover();
+        reply = await run();
+      }
     } catch (error) {
-      // Not stored, so not published: say so (503), never a 200 for a lost message.
-      throw new HttpError(503, `the message broker is unreachable, nothing was published: ${(error as Error).message}`, {
-        'Retry-After': '1',
-      });
+      throw refusePublish(error);
     }
     const seq = Number(reply);
     const message = decodeEntry(entry, seq, this.hub.epoch);
@@ -365,22 +411,39 @@ export class RedisBroker implements Broker {
     if (session.uid !== undefined) keys.push(`${this.prefix}s:u:${session.uid}`);
     const after = sinceSeq ?? 0;
     const oldestKept = this.options.now() - this.options.historyAgeMs;
-    const [lost, replies] = await Promise.all([
+    // One connection runs commands in order: everything numbered up to the
+    // counter read first is in the streams read after it. Later messages are
+    // left to the bus (the session is subscribed already), so the backlog is
+    // one consistent cut even though the streams are read one by one.
+    const [upTo, lost, replies] = await Promise.all([
+      this.client.command('GET', `${this.prefix}seq`),
       this.client.command('GET', `${this.prefix}lost`),
       Promise.all(keys.map((key) => this.readStream(key, after))),
     ]);
     // Redis restarted without persistence after `since`: what came before the restart is gone.
     let gap = sinceSeq === null || Number(lost ?? 0) > after;
     const messages: HubMessage[] = [];
-    for (const { entries, deletedSeq } of replies) {
+    for (const { entries, deletedSeq, missing } of replies) {
       if (deletedSeq > after) gap = true;
+      if (missing && !gap) gap = await this.agedOut(after, oldestKept);
       for (const message of entries) {
+        if (message.seq > Number(upTo)) continue;
         if (message.time < oldestKept) gap = true;
         else messages.push(message);
       }
     }
     messages.sort((a, b) => a.seq - b.seq);
     return { messages, gap };
+  }
+
+  /**
+   * A stream with no key either never had a message or expired, idle, with
+   * all it held: the latter may have held messages after `after` when the
+   * oldest message anywhere after it is older than the history kept.
+   */
+  private async agedOut(after: number, oldestKept: number): Promise<boolean> {
+    const [first] = entriesOf(await this.client.command('XRANGE', `${this.prefix}all`, `${after + 1}-0`, '+', 'COUNT', 1), this.hub.epoch);
+    return first !== undefined && first.time < oldestKept;
   }
 
   private async unreadFromRedis(uid: string): Promise<Replay> {
@@ -393,14 +456,23 @@ export class RedisBroker implements Broker {
     return { messages, gap: deletedSeq > read || messages.length < entries.length };
   }
 
-  /** A stream's entries after `afterSeq`, and the highest seq trimmed from it (Redis ≥ 7: XINFO max-deleted-entry-id). */
-  private async readStream(key: string, afterSeq: number): Promise<{ entries: HubMessage[]; deletedSeq: number }> {
+  /**
+   * A stream's entries after `afterSeq` (at most historySize: what it can
+   * hold), the highest seq trimmed from it (Redis ≥ 7: XINFO
+   * max-deleted-entry-id, moved by the XDEL in PUBLISH_LUA), and whether it
+   * has no key at all.
+   */
+  private async readStream(key: string, afterSeq: number): Promise<{ entries: HubMessage[]; deletedSeq: number; missing: boolean }> {
     const [range, info] = await Promise.all([
-      this.client.command('XRANGE', key, `${afterSeq + 1}-0`, '+'),
+      this.client.command('XRANGE', key, `${afterSeq + 1}-0`, '+', 'COUNT', Math.max(1, this.options.historySize)),
       this.client.command('XINFO', 'STREAM', key).catch(() => null), // no such key: never written, or expired
     ]);
     const deleted = info === null ? undefined : field(info, 'max-deleted-entry-id');
-    return { entries: entriesOf(range, this.hub.epoch), deletedSeq: deleted === undefined ? 0 : streamIdSeq(deleted) };
+    return {
+      entries: entriesOf(range, this.hub.epoch),
+      deletedSeq: deleted === undefined ? 0 : streamIdSeq(deleted),
+      missing: info === null,
+    };
   }
 
   private markRead(uid: string, seq: number): void {
@@ -415,6 +487,7 @@ export class RedisBroker implements Broker {
       epoch: this.hub.epoch,
       streamKey: (target) => this.streamKey(target),
       args: [this.options.historySize, this.options.historyAgeMs, this.options.catchUpLength ?? 100_000, this.bus],
+      restore: () => this.recover(),
     };
   }
 
@@ -454,10 +527,14 @@ export function decodeEntry(entry: string, seq: number, epoch: string): HubMessa
   return message;
 }
 
-/** `<seq>\n<entry>` as published on the bus. */
+/** `<seq>\n<entry>` as published on the bus; throws for anything else. */
 function parseBusMessage(text: string, epoch: string): HubMessage {
   const newline = text.indexOf('\n');
-  return decodeEntry(text.slice(newline + 1), Number(text.slice(0, newline)), epoch);
+  const seq = Number(text.slice(0, newline));
+  if (newline < 1 || !Number.isSafeInteger(seq) || seq < 1) throw new Error('no sequence number');
+  const message = decodeEntry(text.slice(newline + 1), seq, epoch);
+  if (typeof message.time !== 'number') throw new Error('no time');
+  return message;
 }
 
 /** XRANGE's reply: `[[id, [field, value, …]], …]`. */

@@ -22,9 +22,10 @@
 // list or stream `KEY:dead` with the reason, and never block the queue. One
 // entry is handled at a time, so a slow fan-out slows consumption down
 // instead of buffering.
+import { isUtf8 } from 'node:buffer';
 import { RedisClient, RedisScript, type RedisOptions, type RespValue } from '../redis/index.js';
 import { HttpError } from './http-io.js';
-import { encodeEntry, PUBLISH_LUA, type PublishContext } from './redis-broker.js';
+import { encodeEntry, isNoSeq, PUBLISH_LUA, type PublishContext } from './redis-broker.js';
 import type { ScheduleInput, Schedules } from './scheduler.js';
 import { parsePublishBody, serializeData, type PublishRequest } from './wire.js';
 
@@ -103,7 +104,8 @@ export class RedisConsumer {
     private readonly schedules: Schedules,
     private readonly onError: (error: Error) => void,
   ) {
-    this.blocking = new RedisClient(settings.url, { ...settings.redis, commandTimeout: (BLOCK_SECONDS + 5) * 1000 });
+    // Entries as bytes: one that is not UTF-8 must be removed by its own bytes (LREM), not by a repaired copy.
+    this.blocking = new RedisClient(settings.url, { ...settings.redis, commandTimeout: (BLOCK_SECONDS + 5) * 1000, returnBuffers: true });
   }
 
   private get node(): string {
@@ -146,7 +148,7 @@ export class RedisConsumer {
       try {
         if (this.queue.kind === 'list') {
           const raw = await this.blocking.command('BLMOVE', this.queue.key, this.processing, 'RIGHT', 'LEFT', BLOCK_SECONDS);
-          if (raw !== null) await this.handle(String(raw), null);
+          if (raw !== null) await this.handle(raw as Buffer, null);
         } else {
           if (this.settings.now() - lastClaim > (this.settings.claimIdleMs ?? 30_000) / 2) {
             lastClaim = this.settings.now();
@@ -174,14 +176,15 @@ export class RedisConsumer {
   }
 
   /** One entry: validate, then publish and let go of it in one script — or dead-letter it. */
-  private async handle(raw: string, streamId: string | null): Promise<void> {
+  private async handle(raw: Buffer, streamId: string | null): Promise<void> {
     let requests: PublishRequest[];
     let prepared: { request: PublishRequest; json: string }[];
     try {
-      if (Buffer.byteLength(raw) > this.settings.maxBodyBytes) throw new HttpError(413, `entry is larger than ${this.settings.maxBodyBytes} bytes`);
+      if (raw.length > this.settings.maxBodyBytes) throw new HttpError(413, `entry is larger than ${this.settings.maxBodyBytes} bytes`);
+      if (!isUtf8(raw)) throw new HttpError(400, 'entry is not valid UTF-8');
       let body: unknown;
       try {
-        body = JSON.parse(raw);
+        body = JSON.parse(raw.toString('utf8'));
       } catch {
         throw new HttpError(400, 'not JSON: one publish object (or batch array) per entry');
       }
@@ -193,7 +196,7 @@ export class RedisConsumer {
     }
     await this.settings.beforePublish?.();
     const waiting = prepared.filter(({ request }) => request.at !== undefined) as ScheduleInput[];
-    if (waiting.length > 0) await this.schedules.scheduleAll(waiting);
+    if (waiting.length > 0 && !(await this.schedule(raw, streamId, waiting))) return;
     const { client, prefix, streamKey, args } = this.context();
     const messages = prepared
       .filter(({ request }) => request.at === undefined)
@@ -210,18 +213,41 @@ export class RedisConsumer {
         return;
       } catch (error) {
         if (!this.running) return; // stopping: a restart under this name takes it again
+        if (isNoSeq(error)) await this.context().restore();
+        else this.onError(error as Error);
+        await pause();
+      }
+    }
+  }
+
+  /**
+   * Hand the entry's scheduled items to the scheduler: false when they do not
+   * fit its limits (507), and the entry went to the dead letters. Redis away:
+   * tried again until it answers, like the publish.
+   */
+  private async schedule(raw: Buffer, streamId: string | null, waiting: ScheduleInput[]): Promise<boolean> {
+    for (;;) {
+      try {
+        await this.schedules.scheduleAll(waiting);
+        return true;
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 507) {
+          await this.deadLetter(raw, streamId, error.message);
+          return false;
+        }
+        if (!this.running) return false;
         this.onError(error as Error);
         await pause();
       }
     }
   }
 
-  private async deadLetter(raw: string, streamId: string | null, reason: string): Promise<void> {
+  private async deadLetter(raw: Buffer, streamId: string | null, reason: string): Promise<void> {
     const dead = `${this.queue.key}:dead`;
     const { client } = this.context();
     const moved =
       streamId === null
-        ? await client.evalScript(DEAD_FROM_LIST, [this.processing, dead], [raw, JSON.stringify({ entry: raw, error: reason, at: new Date(this.settings.now()).toISOString() })])
+        ? await client.evalScript(DEAD_FROM_LIST, [this.processing, dead], [raw, JSON.stringify({ entry: raw.toString('utf8'), error: reason, at: new Date(this.settings.now()).toISOString() })])
         : await client.evalScript(DEAD_FROM_STREAM, [this.queue.key, dead], [this.group, streamId, raw, reason]);
     if (Number(moved) === 1) this.counts.deadLetters++;
   }
@@ -241,18 +267,18 @@ export function parseStreamSpec(text: string): QueueSpec {
   return colon > 0 ? { kind: 'stream', key: text.slice(0, colon), group: text.slice(colon + 1) } : { kind: 'stream', key: text };
 }
 
-/** XREADGROUP's reply, `[[stream, [[id, [field, value, …]], …]]]` (a map in RESP3), as [id, the `json` field]. */
-function streamEntries(reply: RespValue): [string, string][] {
+/** XREADGROUP's reply, `[[stream, [[id, [field, value, …]], …]]]` (a map in RESP3), as [id, the `json` field's bytes]. */
+function streamEntries(reply: RespValue): [string, Buffer][] {
   if (reply === null) return [];
   const streams = reply instanceof Map ? [...reply.values()] : (reply as RespValue[]).map((item) => (item as RespValue[])[1]);
-  const out: [string, string][] = [];
+  const out: [string, Buffer][] = [];
   for (const entries of streams) {
     for (const entry of (entries as RespValue[]) ?? []) {
       if (entry === null) continue; // an entry deleted while pending
       const [id, fields] = entry as [RespValue, RespValue[] | null];
       const list = fields ?? [];
-      let json = '';
-      for (let i = 0; i + 1 < list.length; i += 2) if (String(list[i]) === 'json') json = String(list[i + 1]);
+      let json = Buffer.alloc(0);
+      for (let i = 0; i + 1 < list.length; i += 2) if (String(list[i]) === 'json') json = Buffer.from(list[i + 1] as Buffer | string);
       out.push([String(id), json]);
     }
   }

@@ -9,7 +9,7 @@ import type { PublishInput } from '../hub/hub.js';
 import type { RespValue } from '../redis/index.js';
 import { RedisScript } from '../redis/index.js';
 import { HttpError } from './http-io.js';
-import { decodeEntry, encodeEntry, PUBLISH_LUA, type PublishContext } from './redis-broker.js';
+import { decodeEntry, encodeEntry, isNoSeq, PUBLISH_LUA, type PublishContext } from './redis-broker.js';
 import type { ScheduledPublish, ScheduleInput, SchedulerLimits, Schedules } from './scheduler.js';
 
 /** Bytes a waiting publish costs in Redis beside its entry (set member, hash field, overheads). */
@@ -182,7 +182,8 @@ export class RedisScheduler implements Schedules {
       }
       await this.refreshCounts();
     } catch (error) {
-      this.onError(error as Error);
+      if (isNoSeq(error)) await this.context().restore(); // fires on the next check
+      else this.onError(error as Error);
     }
   }
 

@@ -37,6 +37,19 @@ describe('push port', () => {
     subscriber.socket.close();
   });
 
+  it('publishes the lines of one write in their order, batches too', async () => {
+    const { wsUrl, pushPort } = await start({ pushPort: 0 });
+    const subscriber = wsClient(`${wsUrl}?channel=order`);
+    await subscriber.inbox.until((m) => m.type === 'ready');
+    const backend = lineClient(pushPort!);
+    backend.socket.write('[{"channel":"order","data":1},{"channel":"order","data":2}]\n[{"channel":"order","data":3},{"channel":"order","data":4}]\n');
+    const seen = [];
+    for (let i = 0; i < 4; i++) seen.push((await subscriber.inbox.next()).data);
+    expect(seen).toEqual([1, 2, 3, 4]);
+    backend.socket.end();
+    subscriber.socket.close();
+  });
+
   it('with a push key, a connection must open with AUTH <key>', async () => {
     const { pushPort } = await start({ pushPort: 0, pushKey: 'sesame' });
     const stranger = lineClient(pushPort!);

@@ -2,6 +2,7 @@
 // publishes (each fires once, whichever process finds it due, and none is
 // lost when every process restarts), presence, and --workers.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisClient } from '../../src/redis/index.js';
 import { startNode, type PushwireNode } from '../helpers/pushwire-nodes.js';
 import { publish, pushServers, request, sseClient } from '../helpers/push.js';
 import { NO_REDIS_WARNING, RedisServer, findRedisServer } from '../helpers/redis-server.js';
@@ -105,6 +106,38 @@ describe.skipIf(!REDIS)('shared through Redis', () => {
       subscriber.close();
     }
     expect(await server.stop()).toBe(0);
+  });
+
+  it('deployments on two databases of one Redis do not share messages; garbage on the bus is dropped, not fatal', async () => {
+    const prod = await startNode('prod', redis.url(0));
+    const staging = await startNode('staging', redis.url(1));
+    nodes.push(prod, staging);
+    const subscriber = sseClient(`${prod.base}/sse?channel=orders&envelope=1`);
+    await subscriber.inbox.until((e) => e.type === 'ready');
+    expect((await publish(staging.base, { channel: 'orders', data: 'from staging' })).status).toBe(200);
+    const admin = new RedisClient(redis.url(0));
+    await admin.connect();
+    const epoch = String(await admin.command('GET', 'pushwire:epoch'));
+    await admin.command('PUBLISH', `pushwire:bus:${epoch}`, 'hello, not pushwire');
+    await admin.command('PUBLISH', `pushwire:bus:${epoch}`, `7\nnull\n1`);
+    await admin.quit();
+    expect((await publish(prod.base, { channel: 'orders', data: 'from prod' })).status).toBe(200);
+    expect(JSON.parse((await subscriber.inbox.next()).data).data).toBe('from prod'); // not staging's, and prod lives
+    expect(prod.alive).toBe(true);
+    subscriber.close();
+  });
+
+  it('a resume answered from Redis reports the gap when the stream was trimmed past it', async () => {
+    const first = await startNode('a', redis.url(2), ['--history', '2']);
+    nodes.push(first);
+    const ids: string[] = [];
+    for (let i = 1; i <= 5; i++) ids.push((await publish(first.base, { channel: 'short', data: i })).json.id);
+    const later = await startNode('b', redis.url(2), ['--history', '2']); // it was not listening: Redis answers
+    nodes.push(later);
+    const resumed = sseClient(`${later.base}/sse?channel=short&envelope=1&since=${ids[0]}`);
+    expect((await resumed.inbox.next()).type).toBe('gap');
+    expect([JSON.parse((await resumed.inbox.next()).data).data, JSON.parse((await resumed.inbox.next()).data).data]).toEqual([4, 5]);
+    resumed.close();
   });
 
   it('--workers without --redis is refused (exit 2)', async () => {
