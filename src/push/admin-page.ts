@@ -22,6 +22,7 @@ const STYLE = `
   #status[data-status="refused"] { background: #cf222e; }
   #banner { margin: .75rem 1rem 0; padding: .5rem .75rem; border-radius: .4rem; background: #fff8c5; border: 1px solid #d4a72c; }
   main { padding: .75rem 1rem 1.25rem; display: grid; gap: .75rem; }
+  tr.total td { font-weight: 600; border-top: 2px solid #d0d7de; }
   .row { display: grid; gap: .75rem; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); align-items: start; }
   .tiles { grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); align-items: stretch; }
   .card { background: #fff; border: 1px solid #d0d7de; border-radius: .5rem; padding: .6rem .8rem; min-width: 0; }
@@ -299,12 +300,27 @@ function emptyRow(columns, text) {
 function tag(transport) { return el("span", { class: "tag t-" + transport, text: TRANSPORTS[transport] }); }
 
 function renderState() {
-  const { node, sessions, channels, scheduled, events } = state;
+  const { node, nodes, sessions, channels, scheduled, events } = state;
   const processes = node.redis ? " · " + (node.processes === null ? "? processes" : plural(node.processes, "process", "processes")) + " share Redis" : "";
   setText("node", node.name + " · pid " + node.pid + processes);
   document.title = "pushwire admin · " + node.name;
   banner("redis", node.degraded ? "Redis is unreachable (" + node.degraded + "): publishes are refused with 503 until it is back." : null);
   setText("channels-total", plural(channels.total, "channel") + " with subscribers here");
+  $("processes-card").hidden = !node.redis;
+  if (node.redis) renderIf("processes", nodes, (list) => {
+    if (list === null) return emptyRow(7, "Redis did not answer");
+    const total = { ws: 0, sse: 0, poll: 0, published: 0, delivered: 0, rss: 0 };
+    for (const each of list) for (const key of Object.keys(total)) total[key] += each[key];
+    const row = (name, figures, attrs) => el("tr", attrs,
+      name,
+      el("td", { class: "num", text: num(figures.ws) }), el("td", { class: "num", text: num(figures.sse) }), el("td", { class: "num", text: num(figures.poll) }),
+      el("td", { class: "num", text: num(figures.published) }), el("td", { class: "num", text: num(figures.delivered) }),
+      el("td", { class: "num", text: Math.round(figures.rss / 1048576) + " MiB" }));
+    return [
+      ...list.map((each) => row(el("td", { text: each.name + (each.self ? " (this one)" : ""), title: each.node }), each, {})),
+      row(el("td", { text: "all " + list.length }), total, { class: "total" }),
+    ];
+  });
 
   renderIf("top-subscribers", channels.bySubscribers, (rows) => {
     if (rows.length === 0) return emptyRow(3, "No channel has subscribers");
@@ -502,6 +518,14 @@ const BODY = `
       <p class="hint">newest first: slow consumers cut, resume gaps, HTTP errors</p>
       <ol id="events"></ol>
     </div>
+  </section>
+  <section class="card" id="processes-card" hidden>
+    <h2>Processes sharing Redis</h2>
+    <p class="hint">each one's sessions and messages since it started, from the snapshots they write every 2 s</p>
+    <table>
+      <thead><tr><th>Process</th><th class="num">WebSocket</th><th class="num">SSE</th><th class="num">long-poll</th><th class="num">published</th><th class="num">delivered</th><th class="num">RSS</th></tr></thead>
+      <tbody id="processes"></tbody>
+    </table>
   </section>
   <section class="card">
     <h2>Sessions</h2>

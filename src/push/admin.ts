@@ -14,6 +14,7 @@
 // or process), a fresh one all of them, which fills its charts. The lists
 // (sessions, channels, schedules, recent events) travel once a second in a
 // `state` event without an id: only the newest matters, so none is replayed.
+import type { NodeSummary } from './redis-presence.js';
 import { randomBytes } from 'node:crypto';
 import type * as http from 'node:http';
 import type { Hub } from '../hub/hub.js';
@@ -60,8 +61,8 @@ export interface AdminSources {
   end(client: Client, code: number, reason: string): void;
   /** This process, as the page names it (the node name, or host:port). */
   node(): string;
-  /** With Redis: how many processes share it (presence snapshots seen lately). Null without Redis. */
-  processes: (() => Promise<number>) | null;
+  /** With Redis: every process that shares it (presence snapshots seen lately), with its figures. Null without Redis. */
+  processes: (() => Promise<NodeSummary[]>) | null;
   /** Why the shared broker is degraded, or null when it is fine (or there is none). */
   degraded(): string | null;
 }
@@ -98,6 +99,8 @@ export interface ListedSession {
 /** The lists the page shows, as of the latest state event. */
 export interface AdminState {
   node: { name: string; pid: number; startedAt: number; redis: boolean; processes: number | null; degraded: string | null };
+  /** With Redis: the processes that share it, this one first (null when Redis did not answer). */
+  nodes: NodeSummary[] | null;
   sessions: { total: number; list: ListedSession[] };
   channels: { total: number; bySubscribers: { channel: string; sessions: number }[]; byRate: ChannelRate[] };
   scheduled: { total: number | null; list: Record<string, unknown>[]; error?: string };
@@ -262,16 +265,17 @@ export class AdminConsole {
       if (sessions.length === LISTED_SESSIONS) break;
       sessions.push(listSession(client));
     }
-    const [scheduled, processCount] = await Promise.all([this.scheduled(), processes ? processes().catch(() => null) : null]);
+    const [scheduled, nodes] = await Promise.all([this.scheduled(), processes ? processes().catch(() => null) : null]);
     const state: AdminState = {
       node: {
         name: this.sources.node(),
         pid: process.pid,
         startedAt: this.settings.startedAt,
         redis: processes !== null,
-        processes: processCount,
+        processes: nodes?.length ?? null,
         degraded: this.sources.degraded(),
       },
+      nodes,
       sessions: { total: core.clients.size, list: sessions },
       channels: {
         total: hub.presenceCounts().channels,

@@ -21,7 +21,7 @@ import { createPushPort } from './push-port.js';
 import { PublishApi, type PublishResult } from './publish-api.js';
 import { RedisBroker } from './redis-broker.js';
 import { parseStreamSpec, RedisConsumer, type QueueSpec } from './redis-consumer.js';
-import { RedisPresence } from './redis-presence.js';
+import { RedisPresence, type NodeStats } from './redis-presence.js';
 import { RedisScheduler } from './redis-scheduler.js';
 import type { ScheduledPublish } from './scheduler.js';
 import { SseTransport } from './sse-transport.js';
@@ -275,8 +275,13 @@ export class PushServer extends EventEmitter {
       ? new RedisScheduler(() => this.redis!.publishContext, scheduleLimits, now, (error) => this.core.reportError(null, error), options.redisPrefix)
       : null;
     this.redisPresence = this.redis
-      ? new RedisPresence(this.hub, () => this.redis!.publishContext.client, options.redisPrefix ?? 'pushwire:', now, (error) =>
-          this.core.reportError(null, error),
+      ? new RedisPresence(
+          this.hub,
+          () => this.nodeStats(),
+          () => this.redis!.publishContext.client,
+          options.redisPrefix ?? 'pushwire:',
+          now,
+          (error) => this.core.reportError(null, error),
         )
       : null;
     this.publishApi = new PublishApi(
@@ -328,7 +333,7 @@ export class PushServer extends EventEmitter {
     this.redisSchedules?.start();
     this.redisPresence?.start();
     await listenOn(this.httpServer, port, host);
-    await this.startConsumers((this.httpServer.address() as net.AddressInfo).port);
+    await this.startConsumers();
     const heartbeatMs = this.options.heartbeatMs ?? 15_000;
     this.maintenance = setInterval(() => {
       this.sse.heartbeat();
@@ -535,8 +540,8 @@ export class PushServer extends EventEmitter {
         metrics: this.metrics,
         publishApi: this.publishApi,
         end: (client, code, reason) => transports[client.transport].end(client, code, reason),
-        node: () => options.nodeName ?? `${hostname()}:${(this.httpServer.address() as net.AddressInfo | null)?.port ?? '-'}`,
-        processes: this.redisPresence ? () => this.redisPresence!.liveNodes() : null,
+        node: () => this.adminNodeName(),
+        processes: this.redisPresence ? () => this.redisPresence!.summaries() : null,
         degraded: () => this.redis?.degraded ?? null,
       },
       {
@@ -552,8 +557,29 @@ export class PushServer extends EventEmitter {
     );
   }
 
+  /** This process's name for people: the node name, or host:port (and the worker, under --workers). */
+  private adminNodeName(): string {
+    const port = (this.httpServer.address() as net.AddressInfo | null)?.port ?? '-';
+    return this.options.nodeName ?? `${hostname()}:${port}${cluster.isWorker ? `:w${cluster.worker!.id}` : ''}`;
+  }
+
+  /** What this process says of itself to the others (Redis presence snapshots), for the admin dashboard. */
+  private nodeStats(): NodeStats {
+    const sessions = this.hub.sessionCounts();
+    const delivered = this.metrics.delivered;
+    return {
+      name: this.adminNodeName(),
+      ws: sessions.get('ws') ?? 0,
+      sse: sessions.get('sse') ?? 0,
+      poll: sessions.get('poll') ?? 0,
+      published: this.metrics.published,
+      delivered: delivered.ws + delivered.sse + delivered.poll,
+      rss: process.memoryUsage.rss(),
+    };
+  }
+
   /** `consumeList` / `consumeStream`: one consumer each, named after this process. */
-  private async startConsumers(port: number): Promise<void> {
+  private async startConsumers(): Promise<void> {
     const queues: QueueSpec[] = [];
     if (this.options.consumeList !== undefined) queues.push({ kind: 'list', key: this.options.consumeList });
     if (this.options.consumeStream !== undefined) queues.push(parseStreamSpec(this.options.consumeStream));
@@ -562,8 +588,7 @@ export class PushServer extends EventEmitter {
         queue,
         {
           url: this.options.redis!,
-          // Workers share host and port: each needs a name of its own.
-          node: this.options.nodeName ?? `${hostname()}:${port}${cluster.isWorker ? `:w${cluster.worker!.id}` : ''}`,
+          node: this.adminNodeName(), // workers share host and port: each has a name of its own
           maxBodyBytes: this.settings.maxBodyBytes,
           maxBatch: this.options.maxBatch ?? 1000,
           now: this.settings.now,

@@ -24,6 +24,28 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2] - ARGV[1])
 return 1
 `);
 
+/** What a process says of itself in its snapshot. */
+export interface NodeStats {
+  name: string;
+  ws: number;
+  sse: number;
+  poll: number;
+  /** Messages published through it, and written to its sessions, since it started. */
+  published: number;
+  delivered: number;
+  rss: number;
+}
+
+/** One process in the admin dashboard's list. */
+export interface NodeSummary extends NodeStats {
+  /** Its id in Redis. */
+  node: string;
+  /** This process. */
+  self: boolean;
+}
+
+const STAT_FIELDS = ['ws', 'sse', 'poll', 'published', 'delivered', 'rss'] as const;
+
 export class RedisPresence {
   /** This process's name in Redis. */
   readonly node = randomBytes(6).toString('hex');
@@ -32,6 +54,8 @@ export class RedisPresence {
 
   constructor(
     private readonly hub: Hub,
+    /** This process's figures for the admin dashboard's list of processes (cheap counters only). */
+    private readonly stats: () => NodeStats,
     private readonly client: () => RedisClient,
     private readonly prefix: string,
     private readonly now: () => number,
@@ -62,6 +86,21 @@ export class RedisPresence {
     return counts.reduce<number>((sum, count) => sum + Number(count ?? 0), local);
   }
 
+  /** Every live process's figures (this one's fresh), for the admin dashboard's list of processes. */
+  async summaries(): Promise<NodeSummary[]> {
+    const live = ((await this.client().command('ZRANGEBYSCORE', this.nodes, this.now() - SNAPSHOT_TTL_MS, '+inf')) as RespValue[]).map(String);
+    const fields = ['n:name', ...STAT_FIELDS.map((name) => `n:${name}`)];
+    const others = await Promise.all(
+      live.filter((node) => node !== this.node).map(async (node) => {
+        const values = (await this.client().command('HMGET', this.key(node), ...fields)) as RespValue[];
+        if (values[0] === null) return null; // expired between the two reads
+        const stats = Object.fromEntries(STAT_FIELDS.map((name, i) => [name, Number(values[i + 1] ?? 0)])) as unknown as NodeStats;
+        return { node, self: false, ...stats, name: String(values[0]) };
+      }),
+    );
+    return [{ node: this.node, self: true, ...this.stats() }, ...others.filter((summary) => summary !== null)];
+  }
+
   /** Processes that wrote a snapshot lately, this one included. */
   async liveNodes(): Promise<number> {
     return Number(await this.client().command('ZCOUNT', this.nodes, this.now() - SNAPSHOT_TTL_MS, '+inf'));
@@ -76,6 +115,9 @@ export class RedisPresence {
     const fields: (string | number)[] = [];
     for (const [channel, count] of channels) fields.push(`c:${channel}`, count);
     for (const [uid, count] of users) fields.push(`u:${uid}`, count);
+    const stats = this.stats();
+    fields.push('n:name', stats.name);
+    for (const name of STAT_FIELDS) fields.push(`n:${name}`, stats[name]);
     try {
       await this.client().evalScript(SNAPSHOT, [this.key(this.node), this.nodes], [SNAPSHOT_TTL_MS, this.now(), this.node, ...fields]);
     } catch (error) {

@@ -10,8 +10,10 @@ import { createServer } from '../../src/push/push-server.js';
 import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_WARNING } from '../helpers/chromium.js';
 import { publish, pushServers, request, sseClient, wsClient, type Json } from '../helpers/push.js';
 import type { ParsedEvent } from '../helpers/sse-parser.js';
+import { findRedisServer, RedisServer } from '../helpers/redis-server.js';
 
 const CHROMIUM = findChromium();
+const REDIS = findRedisServer();
 if (!CHROMIUM) console.warn(NO_CHROMIUM_WARNING);
 const start = pushServers();
 const KEY = 'admin-test-key';
@@ -164,6 +166,27 @@ describe.skipIf(!CHROMIUM)('the dashboard in Chromium', () => {
     for (const socket of sockets) socket.socket.close();
     events.close();
     await page.close();
+  });
+
+  it.skipIf(!REDIS)('with Redis, lists every process that shares it, with its sessions, and their total', async () => {
+    const redis = await RedisServer.start();
+    try {
+      const here = await start({ ...admin, redis: redis.url(), nodeName: 'here' });
+      const there = await start({ redis: redis.url(), nodeName: 'there', publishKey: KEY });
+      const events = sseClient(`${there.base}/sse?channel=far`);
+      await events.inbox.until((event) => event.type === 'ready');
+      const page = await dashboard(here.base);
+      // Each process writes its snapshot every 2 s.
+      await expect.poll(() => rows(page, '#processes'), { timeout: 6000 }).toEqual([
+        ['here (this one)', '0', '0', '0', '0', '0', expect.stringMatching(/MiB$/)],
+        ['there', '0', '1', '0', '0', '0', expect.stringMatching(/MiB$/)],
+        ['all 2', '0', '1', '0', '0', '0', expect.stringMatching(/MiB$/)],
+      ]);
+      events.close();
+      await page.close();
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('lists a slow consumer the server cut', async () => {
