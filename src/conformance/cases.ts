@@ -4,6 +4,8 @@
 // masking, UTF-8 split inside a sequence, declared limits), marked as such.
 // A case is only the frames and how they are written: what the server
 // should do comes from the model (model.ts), not from the case.
+import { DEFLATE_OFFERS, type PlainMessage } from './deflate.js';
+import { deriveSeed, Random } from './random.js';
 import { utf8Groups } from './utf8-vectors.js';
 import { closeBody, frame, headerSize, Op, type WireFrame } from './wire.js';
 import type { Scenario } from './runner.js';
@@ -31,6 +33,8 @@ export const GROUPS: readonly CaseGroup[] = [
   { key: 'misc', rfc: '5.4', title: 'Miscellaneous (Autobahn 10)' },
   { key: 'limits', rfc: '10.4', title: 'Implementation limits (with --max-message)' },
   { key: 'performance', rfc: '10.4', title: 'Performance and large messages (Autobahn 9, opt-in)' },
+  { key: 'deflate-payloads', rfc: '7692 §7.2', title: 'permessage-deflate: payloads (Autobahn 12)' },
+  { key: 'deflate-parameters', rfc: '7692 §7.1', title: 'permessage-deflate: offers and parameters (Autobahn 13)' },
 ];
 
 /** What a case asks the runner and the judge to do. */
@@ -40,6 +44,13 @@ export interface CaseScenario extends Pick<Scenario, 'chunks' | 'pauses' | 'offe
   informational?: boolean;
   /** A fail-fast server closes before the tool writes past this offset. */
   failFastBy?: number;
+  /**
+   * permessage-deflate (RFC 7692): `offer` is made, and these messages are
+   * sent compressed — with context takeover unless the answer or the offer
+   * rules it out — their compressed bytes cut into `fragment`-byte frames.
+   * `frames` is then ignored.
+   */
+  deflate?: { messages: PlainMessage[]; fragment?: number };
 }
 
 /** What the user told the tool about the server. */
@@ -59,6 +70,8 @@ export interface CaseDef {
   performance?: boolean;
   /** Only when the server's message limit is known. */
   needsMaxMessage?: boolean;
+  /** Autobahn 12/13: only when the server accepts permessage-deflate. */
+  needsDeflate?: boolean;
   build(context: CaseContext): CaseScenario;
 }
 
@@ -385,6 +398,97 @@ CHOPS.forEach((n, i) =>
   add(`9.7.${i + 1}`, 'performance', `1000 text messages of ${n} B, pipelined`, () => ({ frames: Array.from({ length: 1000 }, () => text('*'.repeat(n))), chunks: 'whole' }), perf);
   add(`9.8.${i + 1}`, 'performance', `1000 binary messages of ${n} B, pipelined`, () => ({ frames: Array.from({ length: 1000 }, () => binary(Buffer.alloc(n, 0xfe))), chunks: 'whole' }), perf);
 });
+
+// ---- 12/13 permessage-deflate (RFC 7692) ----
+// Autobahn sends 1000 messages per case; here at most 100 and about 256 KiB,
+// varied so that context takeover matters, which keeps 216 cases in seconds.
+const DEFLATE_SIZES = [16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072];
+const WORDS = ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'κόσμε', 'deflate', 'window', 'context', 'takeover', 'frame', 'message', '€', '𝄞'];
+
+/** `count` messages of about `size` bytes of one kind, deterministic per case. */
+function deflateMessages(id: string, kind: number, size: number, count: number): PlainMessage[] {
+  const rng = new Random(deriveSeed(6455, id));
+  const text = (n: number, make: () => string): Buffer => {
+    const parts: string[] = [];
+    for (let length = 0; length < n; ) {
+      const part = make();
+      parts.push(part);
+      length += Buffer.byteLength(part);
+    }
+    const b = Buffer.from(parts.join(''));
+    let end = n;
+    while (end > 0 && (b[end] & 0xc0) === 0x80) end--; // whole characters only
+    return b.subarray(0, end);
+  };
+  return Array.from({ length: count }, (_, i) => {
+    switch (kind) {
+      case 1:
+        return { opcode: Op.Text, payload: text(size, () => `${rng.pick(WORDS)} `) };
+      case 2:
+        return { opcode: Op.Text, payload: text(size, () => `{"id":${i},"name":"${rng.pick(WORDS)}","tags":["${rng.pick(WORDS)}","${rng.pick(WORDS)}"],"n":${rng.int(0, 999)}},`) };
+      case 3:
+        return { opcode: Op.Text, payload: text(size, () => `<li class="${rng.pick(WORDS)}"><a href="/${rng.pick(WORDS)}/${rng.int(0, 99)}">${rng.pick(WORDS)}</a></li>\n`) };
+      case 4:
+        return { opcode: Op.Binary, payload: Buffer.from(rng.bytes(size)) };
+      default: {
+        const sparse = Buffer.alloc(size);
+        for (let j = 0; j < size; j += rng.int(1, 64)) sparse[j] = rng.int(0, 255);
+        return { opcode: Op.Binary, payload: sparse };
+      }
+    }
+  });
+}
+
+/** How many messages of `size` a compression case sends. */
+const deflateCount = (size: number): number => Math.min(100, Math.max(4, Math.floor((256 * 1024) / size)));
+const deflate = { needsDeflate: true };
+const PAYLOAD_KINDS = ['text', 'JSON text', 'HTML text', 'random binary', 'sparse binary'];
+PAYLOAD_KINDS.forEach((kind, k) => {
+  DEFLATE_SIZES.forEach((n, i) => {
+    const id = `12.${k + 1}.${i + 1}`;
+    add(id, 'deflate-payloads', `${deflateCount(n)} compressed ${kind} messages of ${size(n)}`, () => ({
+      frames: [],
+      offer: 'permessage-deflate',
+      deflate: { messages: deflateMessages(id, k + 1, n, deflateCount(n)) },
+    }), deflate);
+  });
+  DEFLATE_SIZES.slice(2).forEach((n, i) => {
+    const id = `12.${k + 1}.${i + 11}`;
+    add(id, 'deflate-payloads', `${deflateCount(n)} compressed ${kind} messages of ${size(n)}, in frames of 256 B`, () => ({
+      frames: [],
+      offer: 'permessage-deflate',
+      deflate: { messages: deflateMessages(id, k + 1, n, deflateCount(n)), fragment: 256 },
+    }), deflate);
+  });
+});
+DEFLATE_OFFERS.forEach((offer, o) => {
+  DEFLATE_SIZES.forEach((n, i) => {
+    const id = `13.${o + 1}.${i + 1}`;
+    add(id, 'deflate-parameters', `offer "${offer}": ${deflateCount(n)} text messages of ${size(n)}`, () => ({
+      frames: [],
+      offer,
+      deflate: { messages: deflateMessages(id, 1, n, deflateCount(n)) },
+    }), deflate);
+  });
+  DEFLATE_SIZES.slice(2).forEach((n, i) => {
+    const id = `13.${o + 1}.${i + 11}`;
+    add(id, 'deflate-parameters', `offer "${offer}": ${deflateCount(n)} text messages of ${size(n)}, in frames of 256 B`, () => ({
+      frames: [],
+      offer,
+      deflate: { messages: deflateMessages(id, 1, n, deflateCount(n)), fragment: 256 },
+    }), deflate);
+  });
+});
+own('10.3.1', 'limits', 'a compressed message that inflates past the limit (a deflate bomb)', (c) => ({
+  frames: [],
+  offer: 'permessage-deflate',
+  deflate: { messages: [{ opcode: Op.Binary, payload: Buffer.alloc(c.maxMessage! * 4 + 1024) }] },
+}), { needsMaxMessage: true, needsDeflate: true });
+own('10.3.2', 'limits', 'a compressed message that inflates to exactly the limit', (c) => ({
+  frames: [],
+  offer: 'permessage-deflate',
+  deflate: { messages: [{ opcode: Op.Binary, payload: Buffer.alloc(c.maxMessage!) }] },
+}), { needsMaxMessage: true, needsDeflate: true });
 
 /** Every deterministic case, in report order within each group. */
 export const CASES: readonly CaseDef[] = cases;

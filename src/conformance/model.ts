@@ -29,6 +29,17 @@ export interface ModelOptions {
    * the sender; a receiver may still insist). Default false.
    */
   refuseNonMinimal?: boolean;
+  /**
+   * permessage-deflate was agreed (RFC 7692): RSV1 marks a compressed
+   * message on its first frame, whose `inflated` content is what comes back.
+   */
+  deflate?: boolean;
+  /**
+   * Inflating runs beside reading (asynchronously): when a compressed
+   * message turns out too big or not UTF-8, pings that follow it may
+   * already have been answered. Default false (frames act in order).
+   */
+  lateInflate?: boolean;
 }
 
 /** Something the server must send back, in order among its kind. */
@@ -84,6 +95,8 @@ function announced(f: WireFrame): bigint {
 
 interface Message {
   opcode: typeof Op.Text | typeof Op.Binary;
+  /** RFC 7692: the message before compression, when it came compressed. */
+  compressed: Uint8Array | null | undefined;
   firstFrame: number;
   pieces: Uint8Array[];
   length: number;
@@ -128,7 +141,13 @@ export function predict(frames: readonly WireFrame[], options: ModelOptions = {}
     const length = announced(f);
     // §5.2, in the order a reader meets the header's fields.
     const headerBroken: [RuleId, string][] = [];
-    if (f.rsv !== 0) headerBroken.push(['rsv-bits', `RSV bits ${f.rsv.toString(2).padStart(3, '0')} without an extension`]);
+    // RFC 7692 §6: with permessage-deflate, RSV1 may mark the first frame of a data message, nothing else.
+    const firstOfMessage = f.opcode === Op.Text || f.opcode === Op.Binary;
+    const allowed = options.deflate && firstOfMessage ? 4 : 0;
+    if ((f.rsv & ~allowed) !== 0) {
+      if (options.deflate && f.rsv === 4) headerBroken.push(['compressed-bit', `RSV1 ("compressed") on a ${name} frame`]);
+      else headerBroken.push(['rsv-bits', `RSV bits ${f.rsv.toString(2).padStart(3, '0')} without an extension that defines them`]);
+    }
     if (!isKnownOpcode(f.opcode)) headerBroken.push(['unknown-opcode', `reserved opcode 0x${f.opcode.toString(16)}`]);
     if (!f.mask) headerBroken.push(['client-mask', 'an unmasked client frame']);
     if (length >= 1n << 63n) headerBroken.push(['length-msb', 'a 64-bit length with its most significant bit set']);
@@ -153,8 +172,10 @@ export function predict(frames: readonly WireFrame[], options: ModelOptions = {}
     } else if (message) {
       return fail(i, 1002, 'interleaved-message', `new ${name} frame while message ${messages + 1} is unfinished`);
     }
-    // §10.4: a limit the tool was told about is checked on the announced length.
-    if (!isControl(f.opcode) && options.maxMessage !== undefined) {
+    const compressed: boolean = firstOfMessage ? f.rsv === 4 : (message as Message | null)?.compressed !== undefined;
+    // §10.4: a limit the tool was told about is checked on the announced length
+    // (for a compressed message, on what it inflates to, at its end).
+    if (!isControl(f.opcode) && options.maxMessage !== undefined && !compressed) {
       const total = BigInt(message?.length ?? 0) + length;
       if (total > BigInt(options.maxMessage)) {
         return fail(i, 1009, 'message-too-big', `message of at least ${total} bytes, over the ${options.maxMessage}-byte limit`);
@@ -197,7 +218,14 @@ export function predict(frames: readonly WireFrame[], options: ModelOptions = {}
     // Data frames (§5.4, §5.6).
     if (f.opcode !== Op.Continuation) {
       const opcode = f.opcode as typeof Op.Text | typeof Op.Binary;
-      message = { opcode, firstFrame: i, pieces: [], length: 0, utf8: opcode === Op.Text ? new Utf8Scanner() : null };
+      message = {
+        opcode,
+        firstFrame: i,
+        pieces: [],
+        length: 0,
+        utf8: opcode === Op.Text && !compressed ? new Utf8Scanner() : null,
+        compressed: compressed ? (f.inflated ?? null) : undefined,
+      };
     }
     const m = message!;
     m.pieces.push(f.payload);
@@ -212,6 +240,32 @@ export function predict(frames: readonly WireFrame[], options: ModelOptions = {}
     const which = `message ${messages + 1}`;
     if (!f.fin) {
       note(i, `${name} frame of ${f.payload.length} bytes, FIN clear: ${f.opcode === Op.Continuation ? 'continues' : 'starts'} ${which}`);
+      continue;
+    }
+    if (m.compressed !== undefined) {
+      // RFC 7692 §7.2.2: the message is what its payload inflates to; checked when it ends.
+      const late = (code: 1007 | 1009, rule: RuleId, why: string): Prediction => {
+        if (!options.lateInflate) return fail(i, code, rule, why);
+        // The failure is found while later frames are read: their pings are answered, nothing else.
+        for (let j = i + 1; j < frames.length && frames[j].opcode !== Op.Close; j++) {
+          const g = frames[j];
+          if (g.opcode === Op.Ping && g.fin && g.rsv === 0 && g.mask && g.payload.length <= 125) {
+            replies.push({ kind: 'pong', payload: Buffer.from(g.payload), frame: j });
+            note(j, 'ping answered while the message before it is still being inflated');
+          }
+        }
+        return fail(i, code, rule, `${why} (found while inflating, after later pings were answered)`);
+      };
+      if (m.compressed === null) return late(1007, 'deflate-data', `${which} does not inflate`);
+      const content = m.compressed;
+      if (options.maxMessage !== undefined && content.length > options.maxMessage) {
+        return late(1009, 'message-too-big', `${which} inflates to ${content.length} bytes, over the ${options.maxMessage}-byte limit`);
+      }
+      if (m.opcode === Op.Text && !isUtf8(content)) return late(1007, 'text-utf8', `${which} inflates to text that is not UTF-8`);
+      replies.push({ kind: 'message', opcode: m.opcode, payload: Buffer.from(content), firstFrame: m.firstFrame, lastFrame: i });
+      messages++;
+      note(i, `${m.firstFrame === i ? name : 'final continuation'} frame ends ${which} (compressed, ${m.length} bytes) → echo ${opcodeName(m.opcode)} of ${content.length} bytes`, 'echo');
+      message = null;
       continue;
     }
     if (m.utf8 && (m.invalidAt !== undefined || m.utf8.incomplete)) {
@@ -239,20 +293,28 @@ export interface ModelVariant {
 }
 
 /** Strict first, then the permitted laxities the stream could reveal. */
-export function variants(frames: readonly WireFrame[], maxMessage?: number): ModelVariant[] {
-  const out: ModelVariant[] = [{ options: { maxMessage }, verdict: 'OK' }];
+export function variants(frames: readonly WireFrame[], base: ModelOptions = {}): ModelVariant[] {
+  const { maxMessage, deflate } = base;
+  const out: ModelVariant[] = [{ options: { maxMessage, deflate }, verdict: 'OK' }];
   const hasText = frames.some((f) => f.opcode === Op.Text);
   const nonMinimal = frames.some((f) => (f.lengthForm ?? minimalForm(f.payload.length)) !== minimalForm(f.payload.length));
   if (hasText) {
     out.push({
-      options: { maxMessage, utf8FailFast: false },
+      options: { maxMessage, deflate, utf8FailFast: false },
       verdict: 'NON-STRICT',
       because: 'invalid UTF-8 was noticed only when the message ended, not as soon as it arrived (§8.1; Autobahn 6.4 "fail fast")',
     });
   }
+  if (deflate && frames.some((f) => f.rsv === 4)) {
+    out.push({
+      options: { maxMessage, deflate, lateInflate: true },
+      verdict: 'NON-STRICT',
+      because: 'a compressed message that must fail the connection was found out only after pings sent after it were answered (inflating beside reading; §7.1.7: no processing after the point of failure)',
+    });
+  }
   if (nonMinimal) {
     out.push({
-      options: { maxMessage, refuseNonMinimal: true },
+      options: { maxMessage, deflate, refuseNonMinimal: true },
       verdict: 'NON-STRICT',
       because: 'a non-minimal length encoding was refused (§5.2 puts that MUST on the sender)',
     });

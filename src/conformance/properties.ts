@@ -3,6 +3,7 @@
 // generator builds frames only; what the server must do with them comes
 // from the model (model.ts). Shrinking candidates live here too, since they
 // know the shape of a stream.
+import { DEFLATE_OFFERS, type PlainMessage } from './deflate.js';
 import { isValidCloseCode } from './model.js';
 import { Random } from './random.js';
 import { closeBody, encodeFrame, frame, headerSize, minimalForm, Op, type WireFrame } from './wire.js';
@@ -12,6 +13,12 @@ export interface Generated {
   frames: WireFrame[];
   /** End offsets of writes (random TCP chunking); empty: one write per frame. */
   cuts: number[];
+  /**
+   * permessage-deflate (RFC 7692): offer this and send these messages
+   * compressed (their frames depend on what the server agrees to, so
+   * `frames` is empty), a ping after the messages listed in `pingsAfter`.
+   */
+  deflate?: { offer: string; messages: PlainMessage[]; fragment?: number; pingsAfter: number[] };
 }
 
 /** What a property may assume about the server. */
@@ -27,6 +34,8 @@ export interface PropertyDef {
   rfc: string;
   /** Runs only when the server's message limit is known. */
   needsMaxMessage?: boolean;
+  /** Runs only when the server accepts permessage-deflate. */
+  needsDeflate?: boolean;
   generate(rng: Random, context: PropertyContext): Generated;
 }
 
@@ -267,6 +276,36 @@ export const PROPERTIES: readonly PropertyDef[] = [
     },
   },
   {
+    name: 'deflate',
+    title: 'random compressed messages (permessage-deflate, every offer of 13.x, context takeover, fragments, pings) are echoed',
+    rfc: '7692 §7.2',
+    needsDeflate: true,
+    generate(rng) {
+      const messages: PlainMessage[] = Array.from({ length: rng.int(1, 6) }, () => {
+        const n = rng.chance(0.1) ? rng.int(0, 70_000) : rng.length(3000);
+        if (rng.chance(0.5)) return { opcode: Op.Text, payload: randomText(rng, n) };
+        const payload = rng.chance(0.5) ? Buffer.from(rng.bytes(n)) : Buffer.alloc(n, rng.int(0, 255));
+        return { opcode: Op.Binary, payload };
+      });
+      const pingsAfter = messages.map((_, i) => i).filter(() => rng.chance(0.3));
+      const cuts = rng.chance(0.5) ? [] : [...new Set(Array.from({ length: rng.int(1, 6) }, () => rng.int(1, 4000)))].sort((a, b) => a - b);
+      return { frames: [], cuts, deflate: { offer: rng.pick(DEFLATE_OFFERS), messages, fragment: rng.chance(0.4) ? rng.int(1, 64) : undefined, pingsAfter } };
+    },
+  },
+  {
+    name: 'deflate-limits',
+    title: 'compressed messages around the declared limit (deflate bombs among them) are echoed or fail with 1009',
+    rfc: '10.4',
+    needsMaxMessage: true,
+    needsDeflate: true,
+    generate(rng, context) {
+      const max = context.maxMessage!;
+      const n = Math.max(0, rng.chance(0.5) ? max + rng.int(-2, 2) : max * rng.int(2, 8));
+      const payload = rng.chance(0.7) ? Buffer.alloc(n, rng.int(0, 255)) : Buffer.from(randomText(rng, n).subarray(0, n).toString('utf8'));
+      return { frames: [], cuts: [], deflate: { offer: 'permessage-deflate', messages: [{ opcode: Op.Binary, payload }], fragment: rng.chance(0.5) ? rng.int(1, 64) : undefined, pingsAfter: [] } };
+    },
+  },
+  {
     name: 'limits',
     title: 'messages around the declared limit are echoed or fail with 1009',
     rfc: '10.4',
@@ -296,6 +335,7 @@ export function streamLength(frames: readonly WireFrame[]): number {
  * is expected — that is the point.
  */
 export function* shrinkCandidates(g: Generated): Generator<Generated> {
+  if (g.deflate) return yield* shrinkDeflate(g, g.deflate);
   const { frames, cuts } = g;
   if (cuts.length > 0) {
     yield { frames, cuts: [] };
@@ -360,4 +400,27 @@ export function* shrinkCandidates(g: Generated): Generator<Generated> {
 /** The stream's bytes (for reports). */
 export function streamBytes(frames: readonly WireFrame[]): Buffer {
   return Buffer.concat(frames.map(encodeFrame));
+}
+
+/** Shrinking a compressed stream works on its messages (their frames depend on the handshake). */
+function* shrinkDeflate(g: Generated, d: NonNullable<Generated['deflate']>): Generator<Generated> {
+  const next = (change: Partial<NonNullable<Generated['deflate']>>, cuts = g.cuts): Generated => ({ frames: [], cuts, deflate: { ...d, ...change } });
+  if (g.cuts.length > 0) yield next({}, []);
+  if (d.offer !== 'permessage-deflate') yield next({ offer: 'permessage-deflate' });
+  if (d.fragment !== undefined) yield next({ fragment: undefined });
+  if (d.pingsAfter.length > 0) yield next({ pingsAfter: [] });
+  for (let i = 0; i < d.messages.length && d.messages.length > 1; i++) {
+    yield next({ messages: d.messages.filter((_, j) => j !== i), pingsAfter: d.pingsAfter.filter((p) => p !== i).map((p) => (p > i ? p - 1 : p)) });
+  }
+  for (let i = 0; i < d.messages.length; i++) {
+    const p = d.messages[i].payload;
+    // the same length of one repeated byte first: it compresses to almost nothing (a bomb stays a bomb)
+    const same = Buffer.alloc(p.length, 0x61);
+    if (!same.equals(p)) yield next({ messages: d.messages.map((m, j) => (j === i ? { ...m, payload: same } : m)) });
+    for (const shorter of [p.subarray(0, 0), p.subarray(0, Math.floor(p.length / 2)), p.subarray(0, p.length - 1)]) {
+      if (shorter.length < p.length && (d.messages[i].opcode !== Op.Text || isUtf8Complete(Buffer.from(shorter)))) {
+        yield next({ messages: d.messages.map((m, j) => (j === i ? { ...m, payload: shorter } : m)) });
+      }
+    }
+  }
 }

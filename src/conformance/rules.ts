@@ -5,8 +5,10 @@
 export interface Rule {
   /** Stable identifier, e.g. `rsv-bits` (safe to branch on). */
   id: RuleId;
-  /** Section of RFC 6455, e.g. `5.2`. */
+  /** Section, e.g. `5.2`, of RFC 6455 unless `rfc` says otherwise. */
   section: string;
+  /** The RFC quoted: 6455 (the default) or 7692 (permessage-deflate). */
+  rfc?: 6455 | 7692;
   /** The sentence, quoted from the RFC (trimmed to the requirement). */
   text: string;
 }
@@ -38,7 +40,10 @@ export type RuleId =
   | 'message-too-big'
   | 'echo'
   | 'handshake'
-  | 'extension-not-offered';
+  | 'extension-not-offered'
+  | 'compressed-bit'
+  | 'deflate-data'
+  | 'deflate-negotiation';
 
 /** Every rule, by id. */
 export const RULES: Record<RuleId, Rule> = {
@@ -172,6 +177,24 @@ export const RULES: Record<RuleId, Rule> = {
     section: '4.2.2',
     text: 'If the server chooses to accept the incoming connection, it MUST reply with a valid HTTP response: a Status-Line with status code 101, |Upgrade: websocket|, |Connection: Upgrade| and |Sec-WebSocket-Accept|.',
   },
+  'compressed-bit': {
+    id: 'compressed-bit',
+    rfc: 7692,
+    section: '6.1',
+    text: 'An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_.',
+  },
+  'deflate-data': {
+    id: 'deflate-data',
+    rfc: 7692,
+    section: '7.2.2',
+    text: 'An endpoint uses the following algorithm to decompress a message: 1. Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message. 2. Decompress the resulting data using DEFLATE.',
+  },
+  'deflate-negotiation': {
+    id: 'deflate-negotiation',
+    rfc: 7692,
+    section: '7.1',
+    text: 'A server accepts an extension negotiation offer with this parameter by including the "server_max_window_bits" extension parameter in the extension negotiation response to send back to the client with the same or smaller value as the offer. (Likewise server_no_context_takeover, §7.1.1.1; client_max_window_bits only if offered, §7.1.2.2.)',
+  },
   'extension-not-offered': {
     id: 'extension-not-offered',
     section: '9.1',
@@ -183,5 +206,5 @@ export const RULES: Record<RuleId, Rule> = {
 export function cite(id: RuleId, maxText = 110): string {
   const rule = RULES[id];
   const text = rule.text.length > maxText ? `${rule.text.slice(0, maxText - 1)}…` : rule.text;
-  return `RFC 6455 §${rule.section}: "${text}"`;
+  return `RFC ${rule.rfc ?? 6455} §${rule.section}: "${text}"`;
 }

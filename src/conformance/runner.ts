@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { checkDeflateResponse, type Negotiated } from './deflate.js';
 import { closeBody, encodeFrame, FrameDecoder, Op, type DecodedFrame, type WireFrame } from './wire.js';
 
 /** Where the server under test listens (a `ws://` or `wss://` URL). */
@@ -57,11 +58,23 @@ export interface Scenario {
   sentinel?: Buffer;
   /** Extensions to offer in the handshake (`Sec-WebSocket-Extensions`). */
   offer?: string;
+  /**
+   * Pick the frames once the handshake has said what was agreed (a
+   * compressed case sends other bytes with and without context takeover);
+   * null: nothing to send (the offer was declined). Default: `frames`.
+   */
+  choose?(negotiated: Negotiated | null): WireFrame[] | null;
+  /**
+   * How many messages the server should echo (the model's answer), so the
+   * tool waits for them after the sentinel's pong: a server may answer a
+   * ping before it has finished echoing (say, while it compresses).
+   */
+  expectMessages?(frames: readonly WireFrame[], negotiated: Negotiated | null): number;
 }
 
 /** Timeouts and the source of masking keys and handshake nonces. */
 export interface RunOptions {
-  /** Longest wait for the server's reaction to the case (ms). */
+  /** Longest the server may stay silent while the tool waits for its reaction to the case (ms). */
   timeoutMs: number;
   /** Longest wait for TCP to close after the closing handshake (ms). */
   closeTimeoutMs: number;
@@ -81,7 +94,11 @@ export interface ReceivedFrame extends DecodedFrame {
 
 /** Everything seen on one connection. */
 export interface Observation {
-  handshake: { ok: true; extensions: string | null } | { ok: false; error: string };
+  handshake: { ok: true; extensions: string | null; deflate: Negotiated | null } | { ok: false; error: string };
+  /** The frames written (`scenario.frames`, or what `choose` picked). */
+  frames: WireFrame[];
+  /** `choose` returned null: the server declined what the case needs. */
+  declined?: boolean;
   received: ReceivedFrame[];
   /**
    * Bytes of the case written before the server closed or sent its close
@@ -144,13 +161,12 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   const log: string[] = [];
-  const frameBytes = scenario.frames.map(encodeFrame);
-  const bytes = frameBytes.length === 1 ? frameBytes[0] : Buffer.concat(frameBytes);
   const obs: Observation = {
     handshake: { ok: false, error: 'not attempted' },
+    frames: scenario.frames,
     received: [],
     bytesWritten: 0,
-    bytesTotal: bytes.length,
+    bytesTotal: 0,
     sentinelAnswered: false,
     toolClose: 'none',
     tcp: 'tool-timeout',
@@ -177,11 +193,13 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
     wakeUp = null;
     w?.();
   };
-  /** Wait until `done()` holds or `ms` pass; true when it holds. */
-  const waitFor = async (done: () => boolean, ms: number): Promise<boolean> => {
+  /** When the server last sent something: a wait with `idle` set runs until it has been silent that long. */
+  let lastHeard = performance.now();
+  /** Wait until `done()` holds or `ms` pass (counted from the server's last frame when `idle`); true when it holds. */
+  const waitFor = async (done: () => boolean, ms: number, idle = false): Promise<boolean> => {
     const deadline = performance.now() + ms;
     while (!done()) {
-      const left = deadline - performance.now();
+      const left = (idle ? Math.max(deadline, lastHeard + ms) : deadline) - performance.now();
       if (left <= 0) return false;
       const sleeper = sleepOrWake(left);
       wakeUp = sleeper.wake;
@@ -216,6 +234,7 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
   let headDone = false;
   const decoder = new FrameDecoder();
   let finishSent = false;
+  let messagesHeard = 0;
   const onFrames = (chunk: Buffer): void => {
     let frames: DecodedFrame[];
     try {
@@ -226,8 +245,10 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
       socket.destroy();
       return;
     }
+    if (frames.length > 0) lastHeard = performance.now();
     for (const f of frames) {
       obs.received.push({ ...f, at: elapsed(), afterFinish: finishSent });
+      if (f.fin && f.opcode <= Op.Binary) messagesHeard++;
       if (f.opcode === Op.Pong && scenario.sentinel && f.payload.equals(scenario.sentinel)) obs.sentinelAnswered = true;
       if (f.opcode === Op.Close && obs.toolClose === 'none') {
         // §5.5.1: a client that receives a close frame answers with one (echoing the code).
@@ -269,9 +290,19 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
   }
 
   // --- the case's bytes, in its chunks, with its pauses ---
-  const ends = writeEnds(scenario, frameBytes);
+  if (scenario.choose) {
+    const chosen = scenario.choose(obs.handshake.deflate);
+    if (chosen === null) {
+      obs.declined = true;
+      obs.frames = [];
+    } else obs.frames = chosen;
+  }
+  const frameBytes = obs.frames.map(encodeFrame);
+  const bytes = frameBytes.length === 1 ? frameBytes[0] : Buffer.concat(frameBytes);
+  obs.bytesTotal = bytes.length;
+  const ends = obs.declined ? [] : writeEnds({ ...scenario, frames: obs.frames }, frameBytes);
   const pauses = new Set(scenario.pauses ?? []);
-  const closeFrameEnd = closeEnd(frameBytes, scenario.frames);
+  const closeFrameEnd = closeEnd(frameBytes, obs.frames);
   let from = 0;
   for (const end of ends) {
     if (closed || obs.toolClose === 'reply') break;
@@ -287,11 +318,16 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
     if (pauses.has(end)) await waitFor(() => closed || obs.toolClose === 'reply', options.pauseMs);
   }
 
-  // --- the server's reaction: it closes, or answers the sentinel ---
-  const reacted = await waitFor(
-    () => closed || obs.toolClose === 'reply' || (scenario.sentinel !== undefined && obs.sentinelAnswered),
+  // --- the server's reaction: it closes, or answers the sentinel (and has echoed what it should) ---
+  const expected = scenario.expectMessages?.(obs.frames, obs.handshake.ok ? obs.handshake.deflate : null) ?? 0;
+  const answered = (): boolean => scenario.sentinel !== undefined && obs.sentinelAnswered && messagesHeard >= expected;
+  let reacted = await waitFor(
+    () => closed || obs.toolClose === 'reply' || obs.declined === true || answered(),
     options.timeoutMs,
+    true, // a server still echoing a large stream is not stuck
   );
+  // It answered the sentinel but some echoes never came: alive, not stuck (the verdict names what is missing).
+  if (!reacted && obs.sentinelAnswered) reacted = true;
   if (!reacted) {
     obs.timedOut = 'reaction';
     log.push(`${elapsed()} ms · no reaction within ${options.timeoutMs} ms`);
@@ -352,7 +388,7 @@ export function checkResponse(
   head: string,
   key: string,
   offer: string | undefined,
-): { ok: true; extensions: string | null } | { ok: false; error: string } {
+): { ok: true; extensions: string | null; deflate: Negotiated | null } | { ok: false; error: string } {
   const [statusLine, ...lines] = head.split('\r\n');
   if (!/^HTTP\/1\.1 101\b/.test(statusLine)) return { ok: false, error: `expected 101, got "${statusLine}"` };
   const fields = new Map<string, string>();
@@ -375,5 +411,8 @@ export function checkResponse(
   if (extensions !== null && !offer) {
     return { ok: false, error: `the server accepted extensions no one offered: "${extensions}" (§9.1)` };
   }
-  return { ok: true, extensions };
+  if (!offer) return { ok: true, extensions, deflate: null };
+  const deflate = checkDeflateResponse(offer, extensions);
+  if (!deflate.ok) return { ok: false, error: `permessage-deflate: ${deflate.error}` };
+  return { ok: true, extensions, deflate: deflate.negotiated };
 }

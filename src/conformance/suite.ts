@@ -10,7 +10,9 @@ import { parseTarget, runScenario, type Observation, type RunOptions, type Scena
 import { shrink } from './shrink.js';
 import { clientTrace, serverTrace } from './trace.js';
 import { judge, type CloseVerdict, type Judgement, type Verdict } from './verdict.js';
+import { predict } from './model.js';
 import { DEFAULT_MASK, frame, Op, type WireFrame } from './wire.js';
+import { compressedFrames, offersClientNoContextTakeover, type Negotiated, type PlainMessage } from './deflate.js';
 
 /** Options of a conformance run (the CLI's flags, as an object). */
 export interface ConformanceOptions {
@@ -163,24 +165,48 @@ function withSentinel(frames: WireFrame[]): { frames: WireFrame[]; sentinel?: Bu
 }
 
 /** Run one stream and judge it. */
+/** Frames, or (for a compressed case) how to make them once the handshake has said what was agreed. */
+type Frames = WireFrame[] | ((negotiated: Negotiated) => WireFrame[]);
+
+/** A compressed stream's frames for what was agreed: context takeover unless ruled out (RFC 7692 §7.1.1.2). */
+function deflating(offer: string, messages: PlainMessage[], fragment?: number, pingsAfter: number[] = []): Frames {
+  return (negotiated) =>
+    compressedFrames(messages, !negotiated.clientNoContextTakeover && !offersClientNoContextTakeover(offer), fragment, (i) =>
+      pingsAfter.includes(i) ? [frame(Op.Ping, `after message ${i + 1}`)] : [],
+    );
+}
+
 async function runOne(
   r: Resolved,
   label: string,
-  frames: WireFrame[],
-  scenario: Omit<Scenario, 'frames' | 'sentinel'>,
+  frames: Frames,
+  scenario: Omit<Scenario, 'frames' | 'sentinel' | 'choose'>,
   judgeOptions: { informational?: boolean; failFastBy?: number },
 ): Promise<{ judgement: Judgement; detail: { frames: WireFrame[]; obs: Observation } }> {
   const rng = new Random(deriveSeed(r.seed, label));
-  const { frames: unmasked, sentinel } = withSentinel(frames);
-  const all = remask(unmasked, rng);
-  const obs = await runScenario(r.target, { ...scenario, frames: all, sentinel }, { ...r.run, randomBytes: (n) => rng.bytes(n) });
-  const judgement = judge(all, obs, {
+  let run: Scenario;
+  if (typeof frames === 'function') {
+    const make = frames;
+    run = { ...scenario, frames: [], sentinel: SENTINEL, choose: (negotiated) => (negotiated === null ? null : remask(withSentinel(make(negotiated)).frames, rng)) };
+  } else {
+    const { frames: unmasked, sentinel } = withSentinel(frames);
+    run = { ...scenario, frames: remask(unmasked, rng), sentinel };
+  }
+  run.expectMessages = (sent, negotiated) =>
+    predict(sent, { maxMessage: r.maxMessage, deflate: negotiated !== null }).replies.filter((reply) => reply.kind === 'message').length;
+  const obs = await runScenario(r.target, run, { ...r.run, randomBytes: (n) => rng.bytes(n) });
+  const judgement = judge(obs.frames, obs, {
     ...judgeOptions,
     maxMessage: r.maxMessage,
     timeoutMs: r.run.timeoutMs,
     closeTimeoutMs: r.run.closeTimeoutMs,
   });
-  return { judgement, detail: { frames: all, obs } };
+  return { judgement, detail: { frames: obs.frames, obs } };
+}
+
+/** The model's options for tracing a run: the declared limit, and whether deflate was agreed. */
+function modelOf(r: Resolved, obs: Observation): { maxMessage?: number; deflate: boolean } {
+  return { maxMessage: r.maxMessage, deflate: obs.handshake.ok && obs.handshake.deflate !== null };
 }
 
 function cutsOf(chunks: Scenario['chunks']): number[] {
@@ -190,7 +216,8 @@ function cutsOf(chunks: Scenario['chunks']): number[] {
 async function runCase(r: Resolved, c: CaseDef): Promise<CaseResult> {
   const started = performance.now();
   const built = c.build({ maxMessage: r.maxMessage });
-  const { judgement, detail } = await runOne(r, c.id, built.frames, { chunks: built.chunks, pauses: built.pauses, offer: built.offer }, built);
+  const frames = built.deflate ? deflating(built.offer ?? 'permessage-deflate', built.deflate.messages, built.deflate.fragment) : built.frames;
+  const { judgement, detail } = await runOne(r, c.id, frames, { chunks: built.chunks, pauses: built.pauses, offer: built.offer }, built);
   const group = GROUPS.find((g) => g.key === c.group)!;
   const result: CaseResult = {
     id: c.id,
@@ -207,7 +234,7 @@ async function runCase(r: Resolved, c: CaseDef): Promise<CaseResult> {
     result.trace = [
       'client →',
       ...chunks,
-      ...clientTrace(detail.frames, cutsOf(built.chunks), { maxMessage: r.maxMessage }, judgement),
+      ...clientTrace(detail.frames, cutsOf(built.chunks), modelOf(r, detail.obs), judgement),
       'server ←',
       ...serverTrace(detail.obs),
     ];
@@ -237,7 +264,14 @@ export function generateRun(p: PropertyDef, seed: number, n: number, maxMessage?
 async function runProperty(r: Resolved, p: PropertyDef, only: number | undefined, pool: Pool): Promise<CaseResult> {
   const started = performance.now();
   const indices = only === undefined ? Array.from({ length: r.runs }, (_, i) => i + 1) : [only];
-  const check = (g: Generated, n: number) => runOne(r, `prop.${p.name}.${n}`, g.frames, { chunks: g.cuts.length > 0 ? g.cuts : 'frames' }, {});
+  const check = (g: Generated, n: number) =>
+    runOne(
+      r,
+      `prop.${p.name}.${n}`,
+      g.deflate ? deflating(g.deflate.offer, g.deflate.messages, g.deflate.fragment, g.deflate.pingsAfter) : g.frames,
+      { chunks: g.cuts.length > 0 ? g.cuts : 'frames', offer: g.deflate?.offer },
+      {},
+    );
   let firstFailure: { n: number; g: Generated; result: Awaited<ReturnType<typeof check>> } | null = null;
   let lax = 0;
   let laxExample: Judgement | null = null;
@@ -294,9 +328,10 @@ async function runProperty(r: Resolved, p: PropertyDef, only: number | undefined
     reason: `run ${failure.n}: ${shrunk.judgement.reason}`,
     durationMs: Math.round(performance.now() - started),
     trace: [
-      `counterexample: ${bytes.length} bytes (shrunk from ${streamLength(failure.g.frames)} in ${shrunk.runs} runs, ${shrunk.steps} steps), seed ${r.seed}, run ${failure.n}`,
+      `counterexample: ${bytes.length} bytes (shrunk from ${streamLength(failure.result.detail.frames)} in ${shrunk.runs} runs, ${shrunk.steps} steps), seed ${r.seed}, run ${failure.n}`,
       'client →',
-      ...clientTrace(frames, shrunk.generated.cuts, { maxMessage: r.maxMessage }, shrunk.judgement),
+      ...(shrunk.generated.deflate ? [`offer: Sec-WebSocket-Extensions: ${shrunk.generated.deflate.offer}; agreed: ${shrunk.detail.obs.handshake.ok ? shrunk.detail.obs.handshake.extensions : '-'}`] : []),
+      ...clientTrace(frames, shrunk.generated.cuts, modelOf(r, shrunk.detail.obs), shrunk.judgement),
       'server ←',
       ...serverTrace(shrunk.detail.obs),
       `replay: ${replay}`,
@@ -307,7 +342,7 @@ async function runProperty(r: Resolved, p: PropertyDef, only: number | undefined
       replay,
       hex: bytes.toString('hex'),
       bytes: bytes.length,
-      originalBytes: streamLength(failure.g.frames),
+      originalBytes: streamLength(failure.result.detail.frames),
       shrinkRuns: shrunk.runs,
       shrinkSteps: shrunk.steps,
     },
@@ -369,12 +404,38 @@ export async function conformance(options: ConformanceOptions): Promise<Conforma
     });
     return finish(r, startedAt, started, results);
   }
+  // permessage-deflate: one handshake with the plain offer decides whether
+  // Autobahn 12/13 and the deflate properties run (declining is allowed).
+  const properties = PROPERTIES.filter((p) => !p.needsMaxMessage || r.maxMessage !== undefined);
+  const propertySelected = (p: PropertyDef): boolean =>
+    selected(`prop.${p.name}`, selectors) || (selectors?.some((s) => s.startsWith(`prop.${p.name}.`)) ?? false);
+  let deflate = false;
+  if (cases.some((c) => c.needsDeflate) || properties.some((p) => p.needsDeflate && propertySelected(p))) {
+    const probe = await runOne(r, 'handshake-deflate', () => [], { chunks: 'whole', offer: 'permessage-deflate' }, {});
+    const handshake = probe.detail.obs.handshake;
+    deflate = handshake.ok && handshake.deflate !== null;
+    if (!deflate) {
+      const declined = handshake.ok;
+      record({
+        id: '12.0',
+        kind: 'case',
+        title: 'permessage-deflate offered',
+        group: 'deflate-payloads',
+        rfc: '7692 §7.1',
+        origin: 'pushwire',
+        ...fromJudgement(probe.judgement),
+        reason: declined ? 'declined by the server (allowed): the compression cases and properties were not run' : probe.judgement.reason,
+        durationMs: probe.detail.obs.durationMs,
+      });
+    }
+  }
+  const runnable = cases.filter((c) => !c.needsDeflate || deflate);
   // The large cases of section 9 run one at a time: their timings mean something then.
-  const [heavy, light] = [cases.filter((c) => c.performance), cases.filter((c) => !c.performance)];
+  const [heavy, light] = [runnable.filter((c) => c.performance), runnable.filter((c) => !c.performance)];
   await pool.map(light, async (c) => record(await runCase(r, c)));
   for (const c of heavy) record(await runCase(r, c));
-  for (const p of PROPERTIES) {
-    if (p.needsMaxMessage && r.maxMessage === undefined) continue;
+  for (const p of properties) {
+    if (p.needsDeflate && !deflate) continue;
     const id = `prop.${p.name}`;
     const one = selectors?.map((s) => new RegExp(`^${id.replace(/[.-]/g, '\\$&')}\\.(\\d+)$`).exec(s)).find(Boolean);
     if (one) record(await runProperty(r, p, Number(one[1]), pool));

@@ -4,6 +4,7 @@
 // and for the close behaviour (close code, close frame, TCP), each reason
 // citing the RFC 6455 sentence involved. Pure: no I/O.
 import { isValidCloseCode, predict, variants, type Outcome, type Prediction } from './model.js';
+import { Inflater } from './deflate.js';
 import { cite, type RuleId } from './rules.js';
 import type { Observation, ReceivedFrame } from './runner.js';
 import { isUtf8 } from './utf8.js';
@@ -69,17 +70,26 @@ interface Heard {
   afterClose: number;
 }
 
-/** Reassemble the server's frames and check them as a client would (§5.1, §5.2, §5.4, §5.5, §7.4). */
-export function hear(received: readonly ReceivedFrame[]): Heard {
+/**
+ * Reassemble the server's frames and check them as a client would (§5.1,
+ * §5.2, §5.4, §5.5, §7.4); with permessage-deflate agreed, inflate its
+ * compressed messages (RFC 7692 §6, §7.2.2).
+ */
+export function hear(received: readonly ReceivedFrame[], deflate = false): Heard {
   const heard: Heard = { messages: [], pongs: [], close: null, broken: [], afterClose: 0 };
+  const inflater = deflate ? new Inflater() : null;
   const breaks = (rule: RuleId, text: string): void => {
     if (heard.broken.length < 5) heard.broken.push({ rule, text });
   };
-  let current: { opcode: number; pieces: Buffer[] } | null = null;
+  let current: { opcode: number; pieces: Buffer[]; compressed: boolean } | null = null;
   received.forEach((f, index) => {
     const name = opcodeName(f.opcode);
     if (f.masked) breaks('server-mask', `the server masked a ${name} frame`);
-    if (f.rsv !== 0) breaks('rsv-bits', `the server set RSV bits ${f.rsv.toString(2).padStart(3, '0')} on a ${name} frame`);
+    const allowed = deflate && (f.opcode === Op.Text || f.opcode === Op.Binary) ? 4 : 0;
+    if ((f.rsv & ~allowed) !== 0) {
+      if (deflate && f.rsv === 4) breaks('compressed-bit', `the server set RSV1 on a ${name} frame`);
+      else breaks('rsv-bits', `the server set RSV bits ${f.rsv.toString(2).padStart(3, '0')} on a ${name} frame`);
+    }
     if (!isKnownOpcode(f.opcode)) return breaks('unknown-opcode', `the server sent ${name}`);
     if (heard.close && f.opcode !== Op.Close) {
       heard.afterClose++;
@@ -102,11 +112,20 @@ export function hear(received: readonly ReceivedFrame[]): Heard {
       if (!current) return breaks('continuation-without-start', 'the server sent a continuation frame with no message in progress');
     } else {
       if (current) breaks('interleaved-message', `the server started a ${name} message inside another`);
-      current = { opcode: f.opcode, pieces: [] };
+      current = { opcode: f.opcode, pieces: [], compressed: inflater !== null && (f.rsv & 4) !== 0 };
     }
     current!.pieces.push(f.payload);
     if (f.fin) {
-      const payload = current!.pieces.length === 1 ? current!.pieces[0] : Buffer.concat(current!.pieces);
+      let payload = current!.pieces.length === 1 ? current!.pieces[0] : Buffer.concat(current!.pieces);
+      if (current!.compressed) {
+        try {
+          payload = inflater!.inflate(payload);
+        } catch (error) {
+          breaks('deflate-data', `the server sent a compressed message that does not inflate (${(error as Error).message})`);
+          current = null;
+          return;
+        }
+      }
       if (current!.opcode === Op.Text && !isUtf8(payload)) breaks('text-utf8', 'the server sent a text message that is not UTF-8');
       heard.messages.push({ opcode: current!.opcode, payload });
       current = null;
@@ -248,7 +267,10 @@ function compare(p: Prediction, obs: Observation, heard: Heard, options: JudgeOp
   } else if (o.kind === 'closed') {
     close = closeReply(obs, heard, o.code);
   } else if (o.kind === 'failed') {
-    if (obs.toolClose === 'finish') {
+    // The server's failure may cross the tool's own close (§7.1.5 NOTE: both may send one at once).
+    const crossed = obs.toolClose === 'finish' && heard.close?.afterFinish === true && heard.close.code === o.code;
+    if (crossed) close = obs.timedOut === 'close' ? { verdict: 'FAILED', why: 'did not close TCP after failing the connection', rule: 'close-tcp' } : { verdict: 'OK' };
+    else if (obs.toolClose === 'finish') {
       mismatch(`not-failed:${o.code}`, `the server went on after frame ${o.frame + 1}, which should have failed the connection with ${o.code}`);
       close = { verdict: 'FAILED', why: `expected ${o.code}`, rule: o.rule };
     } else if (serverClose) {
@@ -325,7 +347,9 @@ const CLOSE_RANK: Record<CloseVerdict, Verdict> = {
  * matching is FAILED, explained against the strict reading.
  */
 export function judge(frames: readonly WireFrame[], obs: Observation, options: JudgeOptions = {}): Judgement {
-  const strict = predict(frames, { maxMessage: options.maxMessage });
+  const deflate = obs.handshake.ok && obs.handshake.deflate !== null;
+  const model = { maxMessage: options.maxMessage, deflate };
+  const strict = predict(frames, model);
   const expected = describePrediction(strict);
   if (!obs.handshake.ok) {
     const rule: RuleId = /extensions/.test(obs.handshake.error) ? 'extension-not-offered' : 'handshake';
@@ -341,7 +365,20 @@ export function judge(frames: readonly WireFrame[], obs: Observation, options: J
       key: 'handshake',
     };
   }
-  const heard = hear(obs.received);
+  if (obs.declined) {
+    return {
+      verdict: 'INFORMATIONAL',
+      behavior: 'INFORMATIONAL',
+      closeBehavior: 'INFORMATIONAL',
+      reason: 'the server declined the permessage-deflate offer (allowed: RFC 7692 §5)',
+      rule: 'deflate-negotiation',
+      expected,
+      actual: 'declined the offer',
+      notes: [],
+      key: '',
+    };
+  }
+  const heard = hear(obs.received, deflate);
   const actual = describeObservation(obs, heard);
   if (heard.broken.length > 0 || obs.garbage) {
     const first = heard.broken[0] ?? { rule: 'length-msb' as RuleId, text: `the server sent bytes that are not a frame the tool can read: ${obs.garbage}` };
@@ -360,7 +397,7 @@ export function judge(frames: readonly WireFrame[], obs: Observation, options: J
   }
   let chosen: { behavior: Verdict; comparison: Comparison; prediction: Prediction; because?: string } | null = null;
   let strictComparison: Comparison | null = null;
-  for (const variant of variants(frames, options.maxMessage)) {
+  for (const variant of variants(frames, model)) {
     const prediction = variant.options === undefined ? strict : predict(frames, variant.options);
     const comparison = compare(prediction, obs, heard, options);
     strictComparison ??= comparison;

@@ -33,6 +33,11 @@ export interface WireFrame {
    * The frame is then cut short: nothing may follow it.
    */
   declaredLength?: bigint;
+  /**
+   * On the first frame of a permessage-deflate message (RSV1 set, RFC 7692
+   * §6): the message before compression, which the server must echo.
+   */
+  inflated?: Uint8Array;
 }
 
 /** A frame with defaults: FIN set, no RSV, masked with `mask`. */

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
+import { constants as zlib, inflateRawSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ interface Running {
 }
 
 async function wsEcho(options: { maxPayload?: number } = {}): Promise<Running> {
-  const wss = new WsServer({ port: 0, host: '127.0.0.1', ...options });
+  const wss = new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true, ...options });
   wss.on('connection', (ws) => {
     ws.on('error', () => {}); // protocol errors are the point here; ws reports them as events
     ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
@@ -45,7 +46,7 @@ async function wsEcho(options: { maxPayload?: number } = {}): Promise<Running> {
 }
 
 async function pushwireEcho(args: string[] = []): Promise<Running> {
-  const server = await startEcho(parseArgs(['echo', '--port', '0', '--no-deflate', ...args]));
+  const server = await startEcho(parseArgs(['echo', '--port', '0', ...args])); // permessage-deflate on, as by default
   return {
     url: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/echo`,
     close: () =>
@@ -72,13 +73,22 @@ interface Bugs {
   closeCodeByteSwapped?: boolean;
   /** Every continuation frame taken as the last one (§5.4). */
   finIgnoredOnContinuation?: boolean;
+  /** The message limit checked on the compressed size only: a deflate bomb gets through (RFC 7692 §8.1). */
+  deflateBomb?: boolean;
+}
+
+/** How the raw server is built: its bugs, its message limit, whether it speaks permessage-deflate. */
+interface Planted extends Bugs {
+  maxPayload?: number;
+  deflate?: boolean;
 }
 
 /**
  * A WebSocket echo server on raw node:net, written for this test: correct
  * (it passes the whole suite, see below) except for the bugs it is given.
  */
-async function plantedServer(bugs: Bugs = {}): Promise<Running> {
+async function plantedServer(bugs: Planted = {}): Promise<Running> {
+  const maxPayload = bugs.maxPayload ?? 64 * 1024 * 1024;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -87,7 +97,8 @@ async function plantedServer(bugs: Bugs = {}): Promise<Running> {
     let head: Buffer | null = Buffer.alloc(0);
     let input = Buffer.alloc(0);
     let done = false;
-    let message: { opcode: number; parts: Buffer[]; utf8: Utf8Validator | null } | null = null;
+    let message: { opcode: number; parts: Buffer[]; length: number; compressed: boolean; utf8: Utf8Validator | null } | null = null;
+    let deflate = false;
     const send = (opcode: number, payload: Buffer): void => {
       const length = payload.length;
       const header =
@@ -112,7 +123,7 @@ async function plantedServer(bugs: Bugs = {}): Promise<Running> {
       return v.push(bytes) && v.isComplete();
     };
     /** Handle one complete frame; false when the connection is over. */
-    const onFrame = (fin: boolean, opcode: number, payload: Buffer): void => {
+    const onFrame = (fin: boolean, opcode: number, rsv: number, payload: Buffer): void => {
       if (opcode === 0x8) {
         if (payload.length === 1) return closeWith(1002);
         if (payload.length === 0) return closeWith(null);
@@ -123,13 +134,25 @@ async function plantedServer(bugs: Bugs = {}): Promise<Running> {
       }
       if (opcode === 0x9) return send(0xa, payload);
       if (opcode === 0xa) return;
-      if (opcode !== 0) message = { opcode, parts: [], utf8: opcode === 1 && !bugs.noUtf8 ? new Utf8Validator() : null };
+      if (opcode !== 0) message = { opcode, parts: [], length: 0, compressed: rsv === 4, utf8: opcode === 1 && rsv === 0 && !bugs.noUtf8 ? new Utf8Validator() : null };
       const m = message!;
       m.parts.push(payload);
+      m.length += payload.length;
       if (m.utf8 && !m.utf8.push(payload)) return closeWith(1007);
       if (fin || (bugs.finIgnoredOnContinuation && opcode === 0)) {
         if (m.utf8 && !m.utf8.isComplete()) return closeWith(1007);
-        send(m.opcode, Buffer.concat(m.parts));
+        let data = Buffer.concat(m.parts);
+        if (m.compressed) {
+          const tail = Buffer.concat([data, Buffer.from([0, 0, 0xff, 0xff])]);
+          try {
+            data = inflateRawSync(tail, { finishFlush: zlib.Z_SYNC_FLUSH, maxOutputLength: bugs.deflateBomb ? undefined : maxPayload + 1 });
+          } catch (error) {
+            return closeWith((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 1009 : 1007);
+          }
+          if (data.length > maxPayload && !bugs.deflateBomb) return closeWith(1009);
+          if (m.opcode === 1 && !utf8Ok(data)) return closeWith(1007);
+        }
+        send(m.opcode, data);
         message = null;
       }
     };
@@ -139,9 +162,18 @@ async function plantedServer(bugs: Bugs = {}): Promise<Running> {
         head = Buffer.concat([head, chunk]);
         const end = head.indexOf('\r\n\r\n');
         if (end === -1) return;
-        const key = /^sec-websocket-key:\s*(\S+)/im.exec(head.subarray(0, end).toString('latin1'))?.[1] ?? '';
+        const request = head.subarray(0, end).toString('latin1');
+        const key = /^sec-websocket-key:\s*(\S+)/im.exec(request)?.[1] ?? '';
         const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        // permessage-deflate, the simplest way RFC 7692 allows: no context either way, so
+        // each message inflates alone; echoes go back uncompressed.
+        const offer = /^sec-websocket-extensions:\s*([^\r\n]*)/im.exec(request)?.[1].split(',')[0] ?? '';
+        deflate = bugs.deflate === true && /^\s*permessage-deflate\b/.test(offer);
+        const bits = /server_max_window_bits=(\d+)/.exec(offer)?.[1];
+        const extension = deflate
+          ? `Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover${bits ? `; server_max_window_bits=${bits}` : ''}\r\n`
+          : '';
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${extension}\r\n`);
         chunk = head.subarray(end + 4);
         head = null;
       }
@@ -164,20 +196,24 @@ async function plantedServer(bugs: Bugs = {}): Promise<Running> {
           length = Number(big);
           at = 10;
         }
-        // §5.2, §5.1, §5.5, §5.4 — each check skipped by its bug
-        if (rsv !== 0 && !bugs.rsvAccepted) return closeWith(1002);
+        // §5.2, §5.1, §5.5, §5.4 — each check skipped by its bug (RSV1 marks compression, RFC 7692 §6)
+        const compressedStart = deflate && rsv === 4 && (opcode === 1 || opcode === 2);
+        if (rsv !== 0 && !compressedStart && !bugs.rsvAccepted) return closeWith(1002);
         if ((opcode > 2 && opcode < 8) || opcode > 10) return closeWith(1002);
         if (!masked && !bugs.unmaskedAccepted) return closeWith(1002);
         if (opcode >= 8 && length > 125 && !bugs.longControlAccepted) return closeWith(1002);
         if (opcode >= 8 && !fin && !bugs.fragmentedControlAccepted) return closeWith(1002);
         if (opcode === 0 && !message) return closeWith(1002);
         if ((opcode === 1 || opcode === 2) && message) return closeWith(1002);
+        // §10.4: the limit on what is announced (for a compressed message: on what arrives, the bug's mistake)
+        const compressing = compressedStart || (opcode === 0 && message?.compressed === true);
+        if (opcode < 8 && (!compressing || bugs.deflateBomb) && (message?.length ?? 0) + length > maxPayload) return closeWith(1009);
         const total = at + (masked ? 4 : 0) + length;
         if (input.length < total) return;
         const payload = Buffer.from(input.subarray(total - length, total));
         if (masked) for (let i = 0; i < length; i++) payload[i] ^= input[at + (i & 3)];
         input = input.subarray(total);
-        onFrame(fin, opcode, payload);
+        onFrame(fin, opcode, rsv, payload);
       }
     });
   });
@@ -206,7 +242,7 @@ describe('against ws 8 (the de-facto Node server)', () => {
   beforeAll(async () => (server = await wsEcho()));
   afterAll(() => server.close());
 
-  it('the full server suite (sections 1–7 and 10, and 100 random streams per property): no FAILED, and Autobahn\'s verdicts for ws', async () => {
+  it('the full server suite (sections 1–7, 10, 12 and 13, and 100 random streams per property): no FAILED, Autobahn\'s verdicts for ws, in under a minute', async () => {
     const report = await conformance({ url: server.url });
     expect(report.failed, explain(report)).toBe(false);
     // ws checks UTF-8 when a message is complete, not as bytes arrive:
@@ -214,13 +250,14 @@ describe('against ws 8 (the de-facto Node server)', () => {
     expect(ids(report, 'NON-STRICT')).toEqual(['1.3.4', '6.4.1', '6.4.2', '6.4.3', '6.4.4', 'prop.invalid-utf8', 'prop.protocol-violations']);
     expect(byId(report, '1.3.4').reason).toMatch(/1009 \(too big\) rather than 1002/);
     expect(ids(report, 'INFORMATIONAL')).toEqual(['7.1.6', '7.13.1', '7.13.2']);
-    expect(report.summary.total).toBeGreaterThan(280);
+    expect(report.summary.total).toBe(508); // 287 cases, 216 of permessage-deflate, 5 properties
+    expect(report.durationMs).toBeLessThan(60_000);
     console.log(`conformance against ws ${server.url}: ${report.summary.total} tests in ${report.durationMs} ms`);
   });
 
   it('ws without its native addons (WS_NO_BUFFER_UTIL, WS_NO_UTF_8_VALIDATE): the same verdicts', async () => {
     const script =
-      "const { WebSocketServer } = require('ws'); const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });" +
+      "const { WebSocketServer } = require('ws'); const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });" +
       "wss.on('connection', (ws) => { ws.on('error', () => {}); ws.on('message', (d, b) => ws.send(d, { binary: b })); });" +
       "wss.on('listening', () => console.log(wss.address().port));";
     const child = spawn(process.execPath, ['-e', script], {
@@ -252,10 +289,11 @@ describe('against ws 8 (the de-facto Node server)', () => {
   it('judges a declared limit: --max-message equal to ws\'s maxPayload passes; 1009 is required past it', async () => {
     const limited = await wsEcho({ maxPayload: 4096 });
     try {
-      const report = await conformance({ url: limited.url, maxMessage: 4096, cases: ['10', 'prop.limits'], runs: 40 });
+      const report = await conformance({ url: limited.url, maxMessage: 4096, cases: ['10', 'prop.limits', 'prop.deflate-limits'], runs: 40 });
       expect(report.failed, explain(report)).toBe(false);
-      // 10.1.1 (65 536 bytes in fragments of 1300) is now over the limit: 1009 expected, and ws sends it.
-      expect(ids(report, 'OK')).toEqual(['10.1.1', '10.2.1', '10.2.2', '10.2.3', '10.2.4', 'prop.limits']);
+      // 10.1.1 (65 536 bytes in fragments of 1300) is now over the limit: 1009 expected, and ws
+      // sends it; ws also holds compressed messages to the limit once inflated (10.3).
+      expect(ids(report, 'OK')).toEqual(['10.1.1', '10.2.1', '10.2.2', '10.2.3', '10.2.4', '10.3.1', '10.3.2', 'prop.deflate-limits', 'prop.limits']);
     } finally {
       await limited.close();
     }
@@ -278,9 +316,13 @@ describe('against pushwire echo', () => {
   it('with its --max-payload declared as --max-message, the limit cases and property pass too', async () => {
     const server = await pushwireEcho(['--max-payload', '10000']);
     try {
-      const report = await conformance({ url: server.url, maxMessage: 10000, cases: ['10.2', 'prop.limits'], runs: 40 });
+      const report = await conformance({ url: server.url, maxMessage: 10000, cases: ['10.2', '10.3', 'prop.limits', 'prop.deflate-limits'], runs: 40 });
       expect(report.failed, explain(report)).toBe(false);
-      expect(ids(report, 'OK')).toEqual(['10.2.1', '10.2.2', '10.2.3', '10.2.4', 'prop.limits']);
+      expect(ids(report, 'OK')).toEqual(['10.2.1', '10.2.2', '10.2.3', '10.2.4', '10.3.2', 'prop.limits']);
+      // pushwire inflates beside reading: a ping after a deflate bomb is answered before the
+      // bomb is found out and refused with 1009 — NON-STRICT (§7.1.7), where ws reads in order.
+      expect(ids(report, 'NON-STRICT')).toEqual(['10.3.1', 'prop.deflate-limits']);
+      expect(byId(report, '10.3.1').reason).toMatch(/found out only after pings sent after it were answered/);
     } finally {
       await server.close();
     }
@@ -288,11 +330,12 @@ describe('against pushwire echo', () => {
 });
 
 describe('planted bugs', () => {
-  it('the raw echo server without a bug passes: no FAILED', async () => {
-    const server = await plantedServer();
+  it('the raw echo server without a bug passes: no FAILED, with permessage-deflate and a declared limit too', async () => {
+    const server = await plantedServer({ deflate: true, maxPayload: 100_000 });
     try {
-      const report = await conformance({ url: server.url, runs: 50 });
+      const report = await conformance({ url: server.url, runs: 50, maxMessage: 100_000 });
       expect(report.failed, explain(report)).toBe(false);
+      expect(byId(report, '12.1.1').verdict).toBe('OK');
     } finally {
       await server.close();
     }
@@ -300,8 +343,8 @@ describe('planted bugs', () => {
 
   // For each bug: the sections run, cases that must be FAILED, the rules they may name, the
   // property that must find it and the size its shrunk counterexample may not exceed.
-  type Expect = { cases: string[]; failed: string[]; rules: string[]; property: string; maxBytes: number };
-  const planted: [string, Bugs, Expect][] = [
+  type Expect = { cases: string[]; failed: string[]; rules: string[]; property: string; maxBytes: number; maxMessage?: number };
+  const planted: [string, Planted, Expect][] = [
     ['no UTF-8 validation', { noUtf8: true }, { cases: ['6.3', '6.4', '6.20', '7.5', 'prop.invalid-utf8'], failed: ['6.3.1', '6.3.2', '6.20.1', '7.5.1'], rules: ['text-utf8', 'close-reason-utf8'], property: 'prop.invalid-utf8', maxBytes: 16 }],
     ['RSV bits accepted', { rsvAccepted: true }, { cases: ['3', 'prop.protocol-violations'], failed: ['3.1', '3.2', '3.3', '3.4', '3.5', '3.6', '3.7'], rules: ['rsv-bits'], property: 'prop.protocol-violations', maxBytes: 16 }],
     // the smallest control frame over 125 bytes is 2 + 2 + 4 + 126 = 134 bytes on the wire
@@ -311,12 +354,17 @@ describe('planted bugs', () => {
     ['fragmented control frames accepted', { fragmentedControlAccepted: true }, { cases: ['5', 'prop.protocol-violations'], failed: ['5.1'], rules: ['control-fragmented'], property: 'prop.protocol-violations', maxBytes: 24 }],
     ['close code echoed in the wrong byte order', { closeCodeByteSwapped: true }, { cases: ['7', 'prop.close'], failed: ['7.1.1', '7.3.3', '7.7.1', '7.7.13'], rules: ['close-reply', 'close-code-valid'], property: 'prop.close', maxBytes: 16 }],
     ['FIN ignored on continuation frames', { finIgnoredOnContinuation: true }, { cases: ['5', '6.1', '6.2', 'prop.valid-streams'], failed: ['5.19', '6.1.2', '6.2.3'], rules: ['echo'], property: 'prop.valid-streams', maxBytes: 24 }],
+    [
+      'deflate bomb not limited (the limit checked before inflating)',
+      { deflate: true, maxPayload: 4096, deflateBomb: true },
+      { cases: ['10.3', 'prop.deflate-limits'], failed: ['10.3.1'], rules: ['message-too-big'], property: 'prop.deflate-limits', maxBytes: 48, maxMessage: 4096 },
+    ],
   ];
   for (const [name, bugs, expected] of planted) {
     it(`${name}: flagged, with the rule named and a minimal counterexample`, async () => {
       const server = await plantedServer(bugs);
       try {
-        const report = await conformance({ url: server.url, cases: expected.cases, runs: 60, seed: 1 });
+        const report = await conformance({ url: server.url, cases: expected.cases, runs: 60, seed: 1, maxMessage: expected.maxMessage });
         expect(report.failed).toBe(true);
         const failed = ids(report, 'FAILED');
         expect(failed, explain(report)).toEqual(expect.arrayContaining(expected.failed));
@@ -328,10 +376,11 @@ describe('planted bugs', () => {
           // Shrunk to a handful of frames: one bad frame and what it takes to show it.
           expect(example.bytes, property.trace!.join('\n')).toBeLessThanOrEqual(expected.maxBytes);
           expect(example.bytes).toBeLessThanOrEqual(example.originalBytes);
-          expect(example.replay).toBe(`pushwire conformance ${server.url} --seed 1 --case ${expected.property}.${example.run}`);
+          const limit = expected.maxMessage === undefined ? '' : ` --max-message ${expected.maxMessage}`;
+          expect(example.replay).toBe(`pushwire conformance ${server.url} --seed 1 --case ${expected.property}.${example.run}${limit}`);
           expect(property.trace!.join('\n')).toMatch(/✗ .*\n\s+RFC 6455 §/);
           // The replay reproduces the same counterexample.
-          const again = await conformance({ url: server.url, cases: [`${expected.property}.${example.run}`], seed: 1 });
+          const again = await conformance({ url: server.url, cases: [`${expected.property}.${example.run}`], seed: 1, maxMessage: expected.maxMessage });
           expect(byId(again, expected.property).counterexample!.hex).toBe(example.hex);
         }
       } finally {
