@@ -242,7 +242,7 @@ describe('against ws 8 (the de-facto Node server)', () => {
   beforeAll(async () => (server = await wsEcho()));
   afterAll(() => server.close());
 
-  it('the full server suite (sections 1–7, 10, 12 and 13, and 100 random streams per property): no FAILED, Autobahn\'s verdicts for ws, in under a minute', async () => {
+  it('the full server suite (sections 1–7, 10, 12 and 13, and 100 random streams per property): no FAILED, Autobahn\'s verdicts for ws, in under a minute', { timeout: 120_000 }, async () => {
     const report = await conformance({ url: server.url });
     expect(report.failed, explain(report)).toBe(false);
     // ws checks UTF-8 when a message is complete, not as bytes arrive:
@@ -255,7 +255,7 @@ describe('against ws 8 (the de-facto Node server)', () => {
     console.log(`conformance against ws ${server.url}: ${report.summary.total} tests in ${report.durationMs} ms`);
   });
 
-  it('ws without its native addons (WS_NO_BUFFER_UTIL, WS_NO_UTF_8_VALIDATE): the same verdicts', async () => {
+  it('ws without its native addons (WS_NO_BUFFER_UTIL, WS_NO_UTF_8_VALIDATE): the same verdicts', { timeout: 120_000 }, async () => {
     const script =
       "const { WebSocketServer } = require('ws'); const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });" +
       "wss.on('connection', (ws) => { ws.on('error', () => {}); ws.on('message', (d, b) => ws.send(d, { binary: b })); });" +
@@ -276,7 +276,7 @@ describe('against ws 8 (the de-facto Node server)', () => {
     }
   });
 
-  it('section 9 (performance, up to 16 MiB): no FAILED, in well under a minute', async () => {
+  it('section 9 (performance, up to 16 MiB): no FAILED, in well under a minute', { timeout: 120_000 }, async () => {
     const report = await conformance({ url: server.url, cases: ['9'], runs: 0 });
     expect(report.failed, explain(report)).toBe(false);
     expect(report.results).toHaveLength(54);
@@ -301,7 +301,7 @@ describe('against ws 8 (the de-facto Node server)', () => {
 });
 
 describe('against pushwire echo', () => {
-  it('the full server suite: every case OK but the informational ones', async () => {
+  it('the full server suite: every case OK but the informational ones', { timeout: 120_000 }, async () => {
     const server = await pushwireEcho();
     try {
       const report = await conformance({ url: server.url });
@@ -330,7 +330,7 @@ describe('against pushwire echo', () => {
 });
 
 describe('planted bugs', () => {
-  it('the raw echo server without a bug passes: no FAILED, with permessage-deflate and a declared limit too', async () => {
+  it('the raw echo server without a bug passes: no FAILED, with permessage-deflate and a declared limit too', { timeout: 120_000 }, async () => {
     const server = await plantedServer({ deflate: true, maxPayload: 100_000 });
     try {
       const report = await conformance({ url: server.url, runs: 50, maxMessage: 100_000 });
