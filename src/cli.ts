@@ -20,7 +20,7 @@ export type Command = 'serve' | 'echo' | 'conformance';
 const COMMANDS: Record<Command, string> = {
   serve: 'the push server: /ws, /sse, /poll, /send, /publish, /healthz, /metrics',
   echo: 'WebSocket echo server: every message comes back with its type, on any path',
-  conformance: 'test a WebSocket echo server against RFC 6455: pushwire conformance ws://host:port/path',
+  conformance: 'test a WebSocket echo server (or, with --client, a client) against RFC 6455: pushwire conformance ws://host:port/path',
 };
 
 const DEFAULT_PORT: Record<'serve' | 'echo', number> = { serve: 8080, echo: 9001 };
@@ -42,6 +42,8 @@ export interface ConformanceFlags {
   verbose: boolean;
   shrink: boolean;
   insecure: boolean;
+  /** `--client`: test a client instead, which connects to the tool at --host/--port. */
+  client: boolean;
 }
 
 /** What the command line asked for, after environment variables and flags. */
@@ -120,7 +122,11 @@ const OPTIONS: OptionSpec[] = [
     flag: '--port',
     placeholder: 'N',
     env: 'PUSHWIRE_PORT',
-    help: { serve: 'port (default 8080; 0 picks a free one)', echo: 'port (default 9001; 0 picks a free one)' },
+    help: {
+      serve: 'port (default 8080; 0 picks a free one)',
+      echo: 'port (default 9001; 0 picks a free one)',
+      conformance: 'with --client: port to listen on (default 9001; 0 picks a free one)',
+    },
     set: (f, v, source) => (f.port = integer(source, v, 0, 65535)),
   },
   {
@@ -128,7 +134,11 @@ const OPTIONS: OptionSpec[] = [
     flag: '--host',
     placeholder: 'ADDRESS',
     env: 'PUSHWIRE_HOST',
-    help: { serve: 'address to listen on (default 127.0.0.1)', echo: 'address to listen on (default 127.0.0.1)' },
+    help: {
+      serve: 'address to listen on (default 127.0.0.1)',
+      echo: 'address to listen on (default 127.0.0.1)',
+      conformance: 'with --client: address to listen on (default 127.0.0.1)',
+    },
     set: (f, v) => (f.host = v),
   },
   {
@@ -386,6 +396,12 @@ function CONFORMANCE_OPTIONS(): OptionSpec[] {
     },
     {
       kind: 'switch',
+      flag: '--client',
+      help: c('test a WebSocket client instead: it connects to --host:--port once per case and echoes'),
+      set: (f, on) => (f.conformance.client = on),
+    },
+    {
+      kind: 'switch',
       flag: '--insecure',
       help: c('wss://: accept a certificate that does not verify'),
       set: (f, on) => (f.conformance.insecure = on),
@@ -437,7 +453,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     devIdentity: false,
     workers: 1,
     shutdownGraceSeconds: 5,
-    conformance: { performance: false, quiet: false, verbose: false, shrink: true, insecure: false },
+    conformance: { performance: false, quiet: false, verbose: false, shrink: true, insecure: false, client: false },
   };
   const given: GivenFlag[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -519,7 +535,7 @@ export function usage(command: Command | '' = ''): string {
     return [`  ${flag.padEnd(24)} ${(option.env ?? '').padEnd(24)} ${help}\n`];
   });
   return (
-    `usage: pushwire ${command}${command === 'conformance' ? ' URL' : ''} [options]\n\n${COMMANDS[command]}\n\n` +
+    `usage: pushwire ${command}${command === 'conformance' ? ' URL | --client' : ''} [options]\n\n${COMMANDS[command]}\n\n` +
     'options (flag, environment variable; a flag wins over its variable):\n' +
     lines.join('') +
     `  ${'-h, --help'.padEnd(24)} ${''.padEnd(24)} show this text\n` +
@@ -643,7 +659,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(usage());
     process.exitCode = 2;
   } else if (flags.command === 'conformance') {
-    await runConformance(flags.conformance);
+    await runConformance(flags);
   } else {
     try {
       const close = flags.command === 'echo' ? await runEcho(flags) : await runServe(flags);
@@ -662,13 +678,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
  * reports asked for. Exit 0 when nothing FAILED, 1 when something did, 2
  * for a usage error (no URL, or not a ws:// one).
  */
-async function runConformance(c: ConformanceFlags): Promise<void> {
-  if (c.url === undefined) return usageError('conformance needs the URL of an echo server: pushwire conformance ws://127.0.0.1:9001/', 'conformance');
+async function runConformance(flags: CliFlags): Promise<void> {
+  const c = flags.conformance;
+  if (c.client && c.url !== undefined) return usageError('conformance --client takes no URL: the client under test connects to --host/--port', 'conformance');
+  if (!c.client && c.url === undefined) return usageError('conformance needs the URL of an echo server: pushwire conformance ws://127.0.0.1:9001/', 'conformance');
   // Loaded on demand: serve and echo do not pay for the suite's cases.
-  const { conformance, formatTerminal, formatJson, formatJUnit } = await import('./conformance/index.js');
+  const { conformance, conformanceClient, formatTerminal, formatJson, formatJUnit } = await import('./conformance/index.js');
   let report;
   try {
-    report = await conformance({ ...c, url: c.url });
+    report = c.client
+      ? await conformanceClient({
+          ...c,
+          port: flags.port ?? DEFAULT_PORT.echo,
+          host: flags.host,
+          onListening: (url) => process.stdout.write(`pushwire conformance: waiting for the client under test at ${url} (it connects once per case and echoes)\n\n`),
+        })
+      : await conformance({ ...c, url: c.url! });
   } catch (error) {
     return usageError((error as Error).message, 'conformance');
   }

@@ -6,8 +6,9 @@
 // on purpose; test/unit/conformance-model.test.ts checks the list.
 
 // Running the suite.
-export { conformance } from './suite.js';
-export type { ConformanceOptions, ConformanceReport, CaseResult, Counterexample } from './suite.js';
+export { conformance, conformanceClient } from './suite.js';
+export type { ConformanceOptions, ClientModeOptions, ConformanceReport, CaseResult, Counterexample } from './suite.js';
+export { DONE_CODE, DONE_REASON } from './client-mode.js';
 
 // Reports.
 export { formatTerminal, formatJson, formatJUnit } from './report.js';

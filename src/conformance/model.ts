@@ -40,6 +40,12 @@ export interface ModelOptions {
    * already have been answered. Default false (frames act in order).
    */
   lateInflate?: boolean;
+  /**
+   * The implementation under test: a `server` (default; the frames come
+   * from a client and must be masked) or a `client` (the frames come from
+   * a server and must not be, §5.1).
+   */
+  peer?: 'server' | 'client';
 }
 
 /** Something the server must send back, in order among its kind. */
@@ -149,12 +155,14 @@ export function predict(frames: readonly WireFrame[], options: ModelOptions = {}
       else headerBroken.push(['rsv-bits', `RSV bits ${f.rsv.toString(2).padStart(3, '0')} without an extension that defines them`]);
     }
     if (!isKnownOpcode(f.opcode)) headerBroken.push(['unknown-opcode', `reserved opcode 0x${f.opcode.toString(16)}`]);
-    if (!f.mask) headerBroken.push(['client-mask', 'an unmasked client frame']);
+    if (options.peer === 'client') {
+      if (f.mask) headerBroken.push(['server-frame-masked', 'a masked server frame']);
+    } else if (!f.mask) headerBroken.push(['client-mask', 'an unmasked client frame']);
     if (length >= 1n << 63n) headerBroken.push(['length-msb', 'a 64-bit length with its most significant bit set']);
     if (headerBroken.length > 0) {
       const [rule, why] = headerBroken[0];
       return fail(i, 1002, rule, why, {
-        closeFrameOptional: headerBroken.some(([r]) => r === 'client-mask'),
+        closeFrameOptional: headerBroken.some(([r]) => r === 'client-mask' || r === 'server-frame-masked'),
         // A length no buffer can hold is also "too big to process" (§7.4.1).
         lenient: rule === 'length-msb' ? { code: 1009, because: 'answered a 64-bit length with its top bit set with 1009 (too big) rather than 1002 (§5.2: the bit MUST be 0)' } : undefined,
       });
@@ -294,27 +302,27 @@ export interface ModelVariant {
 
 /** Strict first, then the permitted laxities the stream could reveal. */
 export function variants(frames: readonly WireFrame[], base: ModelOptions = {}): ModelVariant[] {
-  const { maxMessage, deflate } = base;
-  const out: ModelVariant[] = [{ options: { maxMessage, deflate }, verdict: 'OK' }];
+  const { maxMessage, deflate, peer } = base;
+  const out: ModelVariant[] = [{ options: { maxMessage, deflate, peer }, verdict: 'OK' }];
   const hasText = frames.some((f) => f.opcode === Op.Text);
   const nonMinimal = frames.some((f) => (f.lengthForm ?? minimalForm(f.payload.length)) !== minimalForm(f.payload.length));
   if (hasText) {
     out.push({
-      options: { maxMessage, deflate, utf8FailFast: false },
+      options: { maxMessage, deflate, peer, utf8FailFast: false },
       verdict: 'NON-STRICT',
       because: 'invalid UTF-8 was noticed only when the message ended, not as soon as it arrived (§8.1; Autobahn 6.4 "fail fast")',
     });
   }
   if (deflate && frames.some((f) => f.rsv === 4)) {
     out.push({
-      options: { maxMessage, deflate, lateInflate: true },
+      options: { maxMessage, deflate, peer, lateInflate: true },
       verdict: 'NON-STRICT',
       because: 'a compressed message that must fail the connection was found out only after pings sent after it were answered (inflating beside reading; §7.1.7: no processing after the point of failure)',
     });
   }
   if (nonMinimal) {
     out.push({
-      options: { maxMessage, deflate, refuseNonMinimal: true },
+      options: { maxMessage, deflate, peer, refuseNonMinimal: true },
       verdict: 'NON-STRICT',
       because: 'a non-minimal length encoding was refused (§5.2 puts that MUST on the sender)',
     });

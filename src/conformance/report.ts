@@ -22,7 +22,8 @@ export interface TerminalOptions {
  * failing property, and a summary line.
  */
 export function formatTerminal(report: ConformanceReport, options: TerminalOptions = {}): string {
-  const out: string[] = [`RFC 6455 conformance of ${report.url} (server role, echo; seed ${report.seed})`, ''];
+  const who = report.peer === 'client' ? `the client that connected to ${report.url} (client role, echo` : `${report.url} (server role, echo`;
+  const out: string[] = [`RFC 6455 conformance of ${who}; seed ${report.seed})`, ''];
   const groups = [...GROUPS.map((g) => ({ key: g.key, heading: `§${g.rfc} ${g.title}` })), { key: 'properties', heading: 'Properties: random streams judged by the model of RFC 6455 §5–§8' }];
   for (const group of groups) {
     const results = report.results.filter((r) => r.group === group.key);

@@ -41,6 +41,8 @@ export type RuleId =
   | 'echo'
   | 'handshake'
   | 'extension-not-offered'
+  | 'client-frame-unmasked'
+  | 'server-frame-masked'
   | 'compressed-bit'
   | 'deflate-data'
   | 'deflate-negotiation';
@@ -61,6 +63,16 @@ export const RULES: Record<RuleId, Rule> = {
     id: 'client-mask',
     section: '5.1',
     text: 'The server MUST close the connection upon receiving a frame that is not masked. In this case, a server MAY send a Close frame with a status code of 1002 (protocol error).',
+  },
+  'client-frame-unmasked': {
+    id: 'client-frame-unmasked',
+    section: '5.1',
+    text: 'To avoid confusing network intermediaries (such as intercepting proxies) and for security reasons that are further discussed in Section 10.3, a client MUST mask all frames that it sends to the server (see Section 5.3 for further details).',
+  },
+  'server-frame-masked': {
+    id: 'server-frame-masked',
+    section: '5.1',
+    text: 'A client MUST close a connection if it detects a masked frame. In this case, it MAY use the status code 1002 (protocol error) as defined in Section 7.4.1.',
   },
   'server-mask': {
     id: 'server-mask',

@@ -1,9 +1,11 @@
-// The conformance tool's only I/O: one raw TCP (or TLS) connection per case.
-// It performs the client's opening handshake (RFC 6455 §4.1) by hand,
-// writes the case's bytes in the chunks the case asks for, records every
-// frame the server sends and when it closes TCP, answers the server's close
-// frame as a client must (§5.5.1), and ends a connection left open with a
-// close of its own. Judging is not its job (verdict.ts).
+// The conformance tool's I/O: one raw TCP (or TLS) connection per case.
+// Against a server it dials and performs the client's opening handshake
+// (RFC 6455 §4.1) by hand; against a client, the connection comes from
+// client-mode.ts. Either way it writes the case's bytes in the chunks the
+// case asks for, records every frame the peer sends and how TCP ends,
+// answers the peer's close frame (§5.5.1), ends a connection left open with
+// a close of its own, and — playing the server — closes TCP first (§7.1.1).
+// Judging is not its job (verdict.ts).
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -94,6 +96,8 @@ export interface ReceivedFrame extends DecodedFrame {
 
 /** Everything seen on one connection. */
 export interface Observation {
+  /** The implementation under test: a server the tool dialled, or a client that dialled the tool. */
+  peer: 'server' | 'client';
   handshake: { ok: true; extensions: string | null; deflate: Negotiated | null } | { ok: false; error: string };
   /** The frames written (`scenario.frames`, or what `choose` picked). */
   frames: WireFrame[];
@@ -101,28 +105,113 @@ export interface Observation {
   declined?: boolean;
   received: ReceivedFrame[];
   /**
-   * Bytes of the case written before the server closed or sent its close
+   * Bytes of the case written before the peer closed or sent its close
    * frame (all of them, normally; fewer shows it failed fast).
    */
   bytesWritten: number;
   bytesTotal: number;
-  /** The sentinel's pong arrived: the server read everything. */
+  /** The sentinel's pong arrived: the peer read everything. */
   sentinelAnswered: boolean;
-  /** Which close frame the tool sent: the case's, a reply to the server's, or its own to end an open connection. */
+  /** Which close frame the tool sent: the case's, a reply to the peer's, or its own to end an open connection. */
   toolClose: 'none' | 'case' | 'reply' | 'finish';
-  /** How TCP ended: the server closed it (FIN), reset it, or the tool gave up and closed it. */
-  tcp: 'server-fin' | 'reset' | 'tool-timeout';
+  /**
+   * How TCP ended: the peer closed it (FIN), reset it, the tool closed it
+   * as a server must after the closing handshake (client mode), or the
+   * tool gave up and cut it.
+   */
+  tcp: 'peer-fin' | 'reset' | 'tool-fin' | 'tool-timeout';
   /** The phase that timed out, if any. */
   timedOut?: 'reaction' | 'close';
-  /** The server sent bytes that are not a frame the decoder could read. */
+  /** The peer sent bytes that are not a frame the decoder could read. */
   garbage?: string;
   durationMs: number;
   /** One line per event, for traces. */
   log: string[];
 }
 
+/** A connection through its opening handshake, paused, any bytes after the head put back. */
+export type Opened =
+  | { ok: true; socket: net.Socket; extensions: string | null; deflate: Negotiated | null }
+  | { ok: false; error: string };
+
+/** Who is under test, and how the tool gets a connection to it. */
+export interface Connector {
+  /** `server`: the tool dials a server under test; `client`: a client under test dials the tool. */
+  peer: 'server' | 'client';
+  /** One connection through the opening handshake (offering `offer`, when the tool is the client). */
+  open(offer: string | undefined, options: RunOptions): Promise<Opened>;
+}
+
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const MAX_HEAD = 16 * 1024;
+
+/** The Sec-WebSocket-Accept for a key (§4.2.2 step 5.4). */
+export function acceptFor(key: string): string {
+  return createHash('sha1').update(key + GUID).digest('base64');
+}
+
+/**
+ * Read an HTTP head off `socket` (up to CRLF CRLF); leave the socket paused
+ * with whatever followed the head put back.
+ */
+export function readHead(socket: net.Socket, timeoutMs: number, what: string): Promise<{ text: string } | { error: string }> {
+  return new Promise((resolve) => {
+    let head: Buffer = Buffer.alloc(0);
+    const done = (result: { text: string } | { error: string }): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer): void => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (head.length > MAX_HEAD) done({ error: `no end of the ${what} head within ${MAX_HEAD} bytes` });
+        return;
+      }
+      socket.pause();
+      if (end + 4 < head.length) socket.unshift(head.subarray(end + 4));
+      done({ text: head.subarray(0, end).toString('latin1') });
+    };
+    const onClose = (): void => done({ error: `the connection closed before the ${what} head ended` });
+    const timer = setTimeout(() => done({ error: `no ${what} head within ${timeoutMs} ms` }), timeoutMs);
+    socket.on('data', onData);
+    socket.once('close', onClose);
+  });
+}
+
+/** The tool as a client (§4.1): it dials `target`, the server under test. */
+export function dialer(target: Target): Connector {
+  return {
+    peer: 'server',
+    async open(offer, options) {
+      let socket: net.Socket;
+      try {
+        socket = await connectTcp(target, options.timeoutMs);
+      } catch (error) {
+        return { ok: false, error: `cannot connect: ${(error as Error).message}` };
+      }
+      socket.on('error', () => {});
+      socket.setNoDelay(true);
+      const key = Buffer.from(options.randomBytes(16)).toString('base64');
+      const hostHeader = target.host.includes(':') ? `[${target.host}]` : target.host;
+      socket.write(
+        `GET ${target.path} HTTP/1.1\r\nHost: ${hostHeader}:${target.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+          (offer ? `Sec-WebSocket-Extensions: ${offer}\r\n` : '') +
+          '\r\n',
+      );
+      const head = await readHead(socket, options.timeoutMs, 'response');
+      const checked = 'error' in head ? { ok: false as const, error: head.error } : checkResponse(head.text, key, offer);
+      if (!checked.ok) {
+        socket.destroy();
+        return checked;
+      }
+      return { ok: true, socket, extensions: checked.extensions, deflate: checked.deflate };
+    },
+  };
+}
 
 /** Resolve after `ms`, or when `wake` is called, whichever is first. */
 function sleepOrWake(ms: number): { promise: Promise<void>; wake: () => void } {
@@ -154,14 +243,16 @@ export function writeEnds(scenario: Scenario, frameBytes: Buffer[]): number[] {
 }
 
 /**
- * Run one scenario against `target` and report what the server did.
- * Never rejects: connection errors become part of the observation.
+ * Run one scenario over a connection from `connector` and report what the
+ * peer did. Never rejects: connection errors become part of the observation.
  */
-export async function runScenario(target: Target, scenario: Scenario, options: RunOptions): Promise<Observation> {
+export async function runScenario(connector: Connector, scenario: Scenario, options: RunOptions): Promise<Observation> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   const log: string[] = [];
+  const peer = connector.peer;
   const obs: Observation = {
+    peer,
     handshake: { ok: false, error: 'not attempted' },
     frames: scenario.frames,
     received: [],
@@ -174,28 +265,34 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
     log,
   };
 
-  let socket: net.Socket;
-  try {
-    socket = await open(target, options.timeoutMs);
-  } catch (error) {
-    obs.handshake = { ok: false, error: `cannot connect: ${(error as Error).message}` };
+  // --- §4 opening handshake ---
+  const opened = await connector.open(scenario.offer, options);
+  if (!opened.ok) {
+    obs.handshake = { ok: false, error: opened.error };
     obs.durationMs = elapsed();
     return obs;
   }
-  socket.setNoDelay(true);
+  obs.handshake = { ok: true, extensions: opened.extensions, deflate: opened.deflate };
+  log.push(`${elapsed()} ms · opening handshake done`);
+  const socket = opened.socket;
+  // §5.1: a client masks every frame, a server none. The tool plays whichever role the peer does not.
+  const toolIsServer = peer === 'client';
+  const ourMask = (): Uint8Array | null => (toolIsServer ? null : options.randomBytes(4));
 
   let closed = false;
   let sawEnd = false;
   let reset = false;
+  let toolEnded = false;
+  let peerClosed = false;
   let wakeUp: (() => void) | null = null;
   const wake = (): void => {
     const w = wakeUp;
     wakeUp = null;
     w?.();
   };
-  /** When the server last sent something: a wait with `idle` set runs until it has been silent that long. */
+  /** When the peer last sent something: a wait with `idle` set runs until it has been silent that long. */
   let lastHeard = performance.now();
-  /** Wait until `done()` holds or `ms` pass (counted from the server's last frame when `idle`); true when it holds. */
+  /** Wait until `done()` holds or `ms` pass (counted from the peer's last frame when `idle`); true when it holds. */
   const waitFor = async (done: () => boolean, ms: number, idle = false): Promise<boolean> => {
     const deadline = performance.now() + ms;
     while (!done()) {
@@ -207,10 +304,19 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
     }
     return true;
   };
+  /** §5.5.1, §7.1.1: once both close frames have passed, a server closes TCP at once. */
+  const serverEndsTcp = (): void => {
+    if (!toolIsServer || toolEnded || obs.toolClose === 'none' || !peerClosed) return;
+    toolEnded = true;
+    socket.end();
+    log.push(`${elapsed()} ms → TCP FIN (the tool, as the server, closes first)`);
+    wake();
+  };
 
   socket.on('end', () => {
     sawEnd = true;
-    log.push(`${elapsed()} ms ← TCP FIN from the server`);
+    log.push(`${elapsed()} ms ← TCP FIN from the ${peer}`);
+    wake();
   });
   socket.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'ECONNRESET' || error.code === 'EPIPE') reset = true;
@@ -221,21 +327,10 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
     wake();
   });
 
-  // --- §4.1 opening handshake ---
-  const key = Buffer.from(options.randomBytes(16)).toString('base64');
-  const hostHeader = target.host.includes(':') ? `[${target.host}]` : target.host;
-  socket.write(
-    `GET ${target.path} HTTP/1.1\r\nHost: ${hostHeader}:${target.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-      (scenario.offer ? `Sec-WebSocket-Extensions: ${scenario.offer}\r\n` : '') +
-      '\r\n',
-  );
-  let head: Buffer = Buffer.alloc(0);
-  let headDone = false;
   const decoder = new FrameDecoder();
   let finishSent = false;
   let messagesHeard = 0;
-  const onFrames = (chunk: Buffer): void => {
+  socket.on('data', (chunk: Buffer) => {
     let frames: DecodedFrame[];
     try {
       frames = decoder.push(chunk);
@@ -250,44 +345,22 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
       obs.received.push({ ...f, at: elapsed(), afterFinish: finishSent });
       if (f.fin && f.opcode <= Op.Binary) messagesHeard++;
       if (f.opcode === Op.Pong && scenario.sentinel && f.payload.equals(scenario.sentinel)) obs.sentinelAnswered = true;
-      if (f.opcode === Op.Close && obs.toolClose === 'none') {
-        // §5.5.1: a client that receives a close frame answers with one (echoing the code).
-        const code = f.payload.length >= 2 ? f.payload.readUInt16BE(0) : undefined;
-        const echo = code === undefined ? undefined : code === 1005 || code === 1006 || code === 1015 || code < 1000 || code > 4999 ? 1000 : code;
-        socket.write(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, mask: options.randomBytes(4), payload: closeBody(echo) }));
-        obs.toolClose = 'reply';
-        log.push(`${elapsed()} ms → close reply${echo === undefined ? '' : ` ${echo}`}`);
+      if (f.opcode === Op.Close && !peerClosed) {
+        peerClosed = true;
+        if (obs.toolClose === 'none') {
+          // §5.5.1: an endpoint that receives a close frame answers with one (echoing the code).
+          const code = f.payload.length >= 2 ? f.payload.readUInt16BE(0) : undefined;
+          const echo = code === undefined ? undefined : code === 1005 || code === 1006 || code === 1015 || code < 1000 || code > 4999 ? 1000 : code;
+          socket.write(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, mask: ourMask(), payload: closeBody(echo) }));
+          obs.toolClose = 'reply';
+          log.push(`${elapsed()} ms → close reply${echo === undefined ? '' : ` ${echo}`}`);
+        }
+        serverEndsTcp();
       }
     }
     wake();
-  };
-  socket.on('data', (chunk: Buffer) => {
-    if (headDone) return onFrames(chunk);
-    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-    const end = head.indexOf('\r\n\r\n');
-    if (end === -1) {
-      if (head.length > MAX_HEAD) {
-        obs.handshake = { ok: false, error: `no end of the response head within ${MAX_HEAD} bytes` };
-        socket.destroy();
-      }
-      return;
-    }
-    headDone = true;
-    obs.handshake = checkResponse(head.subarray(0, end).toString('latin1'), key, scenario.offer);
-    wake();
-    if (!obs.handshake.ok) return void socket.destroy();
-    log.push(`${elapsed()} ms ← 101 Switching Protocols`);
-    if (end + 4 < head.length) onFrames(head.subarray(end + 4));
   });
-
-  if (!(await waitFor(() => headDone || closed, options.timeoutMs))) {
-    obs.handshake = { ok: false, error: `no handshake response within ${options.timeoutMs} ms` };
-  } else if (!headDone) obs.handshake = { ok: false, error: 'the server closed the connection during the handshake' };
-  if (!obs.handshake.ok) {
-    socket.destroy();
-    obs.durationMs = elapsed();
-    return obs;
-  }
+  socket.resume();
 
   // --- the case's bytes, in its chunks, with its pauses ---
   if (scenario.choose) {
@@ -312,19 +385,22 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
       if (!flushed) socket.once('drain', resolve);
     });
     obs.bytesWritten = end;
-    if (closeFrameEnd !== -1 && end >= closeFrameEnd && obs.toolClose === 'none') obs.toolClose = 'case';
+    if (closeFrameEnd !== -1 && end >= closeFrameEnd && obs.toolClose === 'none') {
+      obs.toolClose = 'case';
+      serverEndsTcp();
+    }
     log.push(`${elapsed()} ms → bytes ${from}–${end - 1} (${end - from})`);
     from = end;
     if (pauses.has(end)) await waitFor(() => closed || obs.toolClose === 'reply', options.pauseMs);
   }
 
-  // --- the server's reaction: it closes, or answers the sentinel (and has echoed what it should) ---
-  const expected = scenario.expectMessages?.(obs.frames, obs.handshake.ok ? obs.handshake.deflate : null) ?? 0;
+  // --- the peer's reaction: it closes, or answers the sentinel (and has echoed what it should) ---
+  const expected = scenario.expectMessages?.(obs.frames, obs.handshake.deflate) ?? 0;
   const answered = (): boolean => scenario.sentinel !== undefined && obs.sentinelAnswered && messagesHeard >= expected;
   let reacted = await waitFor(
-    () => closed || obs.toolClose === 'reply' || obs.declined === true || answered(),
+    () => closed || toolEnded || obs.toolClose === 'reply' || obs.declined === true || answered() || (obs.toolClose === 'case' && peerClosed),
     options.timeoutMs,
-    true, // a server still echoing a large stream is not stuck
+    true, // a peer still echoing a large stream is not stuck
   );
   // It answered the sentinel but some echoes never came: alive, not stuck (the verdict names what is missing).
   if (!reacted && obs.sentinelAnswered) reacted = true;
@@ -333,21 +409,25 @@ export async function runScenario(target: Target, scenario: Scenario, options: R
     log.push(`${elapsed()} ms · no reaction within ${options.timeoutMs} ms`);
   }
   if (!closed && reacted && obs.toolClose === 'none') {
-    // Still open after everything was read: end it as a client would (§7.1.2).
-    socket.write(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, mask: options.randomBytes(4), payload: closeBody(1000) }));
+    // Still open after everything was read: end it (§7.1.2).
+    socket.write(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, mask: ourMask(), payload: closeBody(1000) }));
     finishSent = true;
     obs.toolClose = 'finish';
     log.push(`${elapsed()} ms → close 1000 (the tool ends the connection)`);
+    serverEndsTcp();
   }
-  if (!closed && !(await waitFor(() => closed, reacted ? options.closeTimeoutMs : 0))) {
+  // A server under test closes TCP itself; with a client under test, the tool does, once both close frames passed.
+  if (!closed && !(await waitFor(() => closed || toolEnded, reacted ? options.closeTimeoutMs : 0))) {
     if (reacted) {
       obs.timedOut = 'close';
       log.push(`${elapsed()} ms · TCP still open ${options.closeTimeoutMs} ms after the closing handshake`);
     }
-    socket.destroy();
-    await waitFor(() => closed, 1000);
   }
-  obs.tcp = obs.timedOut ? 'tool-timeout' : sawEnd ? 'server-fin' : reset ? 'reset' : 'server-fin';
+  // Give a client under test its moment to see the FIN and close its side, then let go.
+  if (toolEnded && !closed) await waitFor(() => closed || sawEnd, options.closeTimeoutMs);
+  socket.destroy();
+  await waitFor(() => closed, 1000);
+  obs.tcp = obs.timedOut ? 'tool-timeout' : toolEnded ? 'tool-fin' : sawEnd ? 'peer-fin' : reset ? 'reset' : 'peer-fin';
   obs.durationMs = elapsed();
   return obs;
 }
@@ -362,7 +442,7 @@ function closeEnd(frameBytes: Buffer[], frames: WireFrame[]): number {
   return -1;
 }
 
-function open(target: Target, timeoutMs: number): Promise<net.Socket> {
+function connectTcp(target: Target, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = target.secure
       ? tls.connect({ host: target.host, port: target.port, servername: net.isIP(target.host) ? undefined : target.host, rejectUnauthorized: !target.insecure })
@@ -403,7 +483,7 @@ export function checkResponse(
   if (!(fields.get('connection') ?? '').toLowerCase().split(/\s*,\s*/).includes('upgrade')) {
     return { ok: false, error: 'no "Connection: Upgrade" in the 101 response' };
   }
-  const accept = createHash('sha1').update(key + GUID).digest('base64');
+  const accept = acceptFor(key);
   if (fields.get('sec-websocket-accept') !== accept) {
     return { ok: false, error: `Sec-WebSocket-Accept is "${fields.get('sec-websocket-accept') ?? ''}", expected "${accept}"` };
   }

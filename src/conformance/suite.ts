@@ -1,12 +1,14 @@
-// Running the server suite: pick the cases and properties asked for, run
-// each over its own connection (a few at a time), judge it, shrink what a
-// property breaks, and collect per-case results. The library entry point
-// `conformance()` and the CLI command both end here.
+// Running the suite: pick the cases and properties asked for, run each over
+// its own connection (a few at a time against a server, one at a time when
+// a client under test comes to the tool), judge it, shrink what a property
+// breaks, and collect per-case results. The library entry points
+// `conformance()` and `conformanceClient()` and the CLI command end here.
 import { CASES, compareIds, GROUPS, type CaseDef } from './cases.js';
 import { PROPERTIES, streamBytes, streamLength, type Generated, type PropertyDef } from './properties.js';
 import { deriveSeed, Random } from './random.js';
 import { cite, type RuleId } from './rules.js';
-import { parseTarget, runScenario, type Observation, type RunOptions, type Scenario, type Target } from './runner.js';
+import { ClientSession } from './client-mode.js';
+import { dialer, parseTarget, runScenario, type Connector, type Observation, type RunOptions, type Scenario } from './runner.js';
 import { shrink } from './shrink.js';
 import { clientTrace, serverTrace } from './trace.js';
 import { judge, type CloseVerdict, type Judgement, type Verdict } from './verdict.js';
@@ -101,6 +103,8 @@ export interface CaseResult {
 
 /** The whole run. */
 export interface ConformanceReport {
+  /** `server`: a server was tested at `url`; `client`: a client connected to the tool at `url`. */
+  peer: 'server' | 'client';
   url: string;
   seed: number;
   startedAt: string;
@@ -113,9 +117,29 @@ export interface ConformanceReport {
 
 const SENTINEL = Buffer.from('pushwire:sentinel');
 
+/**
+ * Options of client mode: the tool listens and the client under test
+ * connects, once per case, echoing every message, until a connection is
+ * closed with 4000 and the reason `DONE_REASON`. Permessage-deflate is not offered to it (sections 12–13
+ * do not run).
+ */
+export interface ClientModeOptions extends Omit<ConformanceOptions, 'url' | 'insecure' | 'concurrency'> {
+  /** Port to listen on (0: a free one; see `onListening`). Default 9001. */
+  port?: number;
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Longest wait for the client's next connection (ms). Default 30 000. */
+  waitMs?: number;
+  /** Called with the URL the client should connect to, once listening. */
+  onListening?: (url: string) => void;
+}
+
 interface Resolved {
-  target: Target;
+  connector: Connector;
+  /** The server's URL, or where the tool waits for the client. */
   url: string;
+  /** The command line that reruns this setup (before --seed/--case). */
+  command: string;
   seed: number;
   maxMessage?: number;
   run: RunOptions & { timeoutMs: number };
@@ -126,10 +150,11 @@ interface Resolved {
   shrinkMs: number;
 }
 
-function resolve(options: ConformanceOptions): Resolved {
+function resolve(options: Omit<ConformanceOptions, 'url'>, connector: Connector, url: string, command: string): Resolved {
   return {
-    target: parseTarget(options.url, options.insecure),
-    url: options.url,
+    connector,
+    url,
+    command,
     seed: options.seed ?? 6455,
     maxMessage: options.maxMessage,
     run: {
@@ -152,8 +177,14 @@ export function selected(id: string, selectors: readonly string[] | undefined): 
   return selectors.some((s) => id === s || id.startsWith(`${s}.`));
 }
 
-/** Give every default-masked frame a key drawn from `rng` (Autobahn draws one per frame too). */
-function remask(frames: readonly WireFrame[], rng: Random): WireFrame[] {
+/**
+ * Give every default-masked frame a key drawn from `rng` (Autobahn draws one
+ * per frame too). For a client under test the tool speaks as the server,
+ * so masks turn around (§5.1): a frame a case sends unmasked (to test the
+ * server's check) goes masked (to test the client's), the others unmasked.
+ */
+function remask(frames: readonly WireFrame[], rng: Random, peer: 'server' | 'client'): WireFrame[] {
+  if (peer === 'client') return frames.map((f) => ({ ...f, mask: f.mask === null ? rng.bytes(4) : null }));
   return frames.map((f) => (f.mask === DEFAULT_MASK ? { ...f, mask: rng.bytes(4) } : f));
 }
 
@@ -184,17 +215,18 @@ async function runOne(
   judgeOptions: { informational?: boolean; failFastBy?: number },
 ): Promise<{ judgement: Judgement; detail: { frames: WireFrame[]; obs: Observation } }> {
   const rng = new Random(deriveSeed(r.seed, label));
+  const peer = r.connector.peer;
   let run: Scenario;
   if (typeof frames === 'function') {
     const make = frames;
-    run = { ...scenario, frames: [], sentinel: SENTINEL, choose: (negotiated) => (negotiated === null ? null : remask(withSentinel(make(negotiated)).frames, rng)) };
+    run = { ...scenario, frames: [], sentinel: SENTINEL, choose: (negotiated) => (negotiated === null ? null : remask(withSentinel(make(negotiated)).frames, rng, peer)) };
   } else {
     const { frames: unmasked, sentinel } = withSentinel(frames);
-    run = { ...scenario, frames: remask(unmasked, rng), sentinel };
+    run = { ...scenario, frames: remask(unmasked, rng, peer), sentinel };
   }
   run.expectMessages = (sent, negotiated) =>
-    predict(sent, { maxMessage: r.maxMessage, deflate: negotiated !== null }).replies.filter((reply) => reply.kind === 'message').length;
-  const obs = await runScenario(r.target, run, { ...r.run, randomBytes: (n) => rng.bytes(n) });
+    predict(sent, { maxMessage: r.maxMessage, deflate: negotiated !== null, peer }).replies.filter((reply) => reply.kind === 'message').length;
+  const obs = await runScenario(r.connector, run, { ...r.run, randomBytes: (n) => rng.bytes(n) });
   const judgement = judge(obs.frames, obs, {
     ...judgeOptions,
     maxMessage: r.maxMessage,
@@ -205,8 +237,13 @@ async function runOne(
 }
 
 /** The model's options for tracing a run: the declared limit, and whether deflate was agreed. */
-function modelOf(r: Resolved, obs: Observation): { maxMessage?: number; deflate: boolean } {
-  return { maxMessage: r.maxMessage, deflate: obs.handshake.ok && obs.handshake.deflate !== null };
+function modelOf(r: Resolved, obs: Observation): { maxMessage?: number; deflate: boolean; peer: 'server' | 'client' } {
+  return { maxMessage: r.maxMessage, deflate: obs.handshake.ok && obs.handshake.deflate !== null, peer: obs.peer };
+}
+
+/** Headings of a trace's two halves. */
+function sides(r: Resolved): [string, string] {
+  return r.connector.peer === 'server' ? ['tool (client) →', 'server ←'] : ['tool (server) →', 'client ←'];
 }
 
 function cutsOf(chunks: Scenario['chunks']): number[] {
@@ -231,11 +268,12 @@ async function runCase(r: Resolved, c: CaseDef): Promise<CaseResult> {
   };
   if (judgement.verdict === 'FAILED' || judgement.verdict === 'NON-STRICT') {
     const chunks = built.chunks === 'octets' ? ['(written one byte at a time)'] : built.chunks === 'whole' ? ['(written in one piece)'] : [];
+    const [ours, theirs] = sides(r);
     result.trace = [
-      'client →',
+      ours,
       ...chunks,
       ...clientTrace(detail.frames, cutsOf(built.chunks), modelOf(r, detail.obs), judgement),
-      'server ←',
+      theirs,
       ...serverTrace(detail.obs),
     ];
   }
@@ -320,7 +358,8 @@ async function runProperty(r: Resolved, p: PropertyDef, only: number | undefined
     : { generated: failure.g, judgement: failure.result.judgement, detail: failure.result.detail, runs: 0, steps: 0 };
   const frames = shrunk.detail.frames;
   const sent = frames[frames.length - 1]?.opcode === Op.Ping && Buffer.from(frames[frames.length - 1].payload).equals(SENTINEL) ? frames.slice(0, -1) : frames;
-  const replay = `pushwire conformance ${r.url} --seed ${r.seed} --case prop.${p.name}.${failure.n}${r.maxMessage !== undefined ? ` --max-message ${r.maxMessage}` : ''}`;
+  const replay = `${r.command} --seed ${r.seed} --case prop.${p.name}.${failure.n}${r.maxMessage !== undefined ? ` --max-message ${r.maxMessage}` : ''}`;
+  const [ours, theirs] = sides(r);
   const bytes = streamBytes(sent);
   return {
     ...base,
@@ -329,10 +368,10 @@ async function runProperty(r: Resolved, p: PropertyDef, only: number | undefined
     durationMs: Math.round(performance.now() - started),
     trace: [
       `counterexample: ${bytes.length} bytes (shrunk from ${streamLength(failure.result.detail.frames)} in ${shrunk.runs} runs, ${shrunk.steps} steps), seed ${r.seed}, run ${failure.n}`,
-      'client →',
+      ours,
       ...(shrunk.generated.deflate ? [`offer: Sec-WebSocket-Extensions: ${shrunk.generated.deflate.offer}; agreed: ${shrunk.detail.obs.handshake.ok ? shrunk.detail.obs.handshake.extensions : '-'}`] : []),
       ...clientTrace(frames, shrunk.generated.cuts, modelOf(r, shrunk.detail.obs), shrunk.judgement),
-      'server ←',
+      theirs,
       ...serverTrace(shrunk.detail.obs),
       `replay: ${replay}`,
     ],
@@ -372,7 +411,34 @@ class Pool {
  * if (report.failed) console.log(report.results.filter((r) => r.verdict === 'FAILED'));
  */
 export async function conformance(options: ConformanceOptions): Promise<ConformanceReport> {
-  const r = resolve(options);
+  const connector = dialer(parseTarget(options.url, options.insecure));
+  return runSuite(resolve(options, connector, options.url, `pushwire conformance ${options.url}`), options);
+}
+
+/**
+ * Client mode: listen (on `options.port`, 9001 by default), let the client
+ * under test connect once per case and echo, and return every case's
+ * result; at the end the client is told so (close 4000, `DONE_REASON`). Rejects
+ * only when the port cannot be listened on.
+ *
+ * @example
+ * const report = await conformanceClient({ port: 0, onListening: (url) => startMyClientHarness(url) });
+ */
+export async function conformanceClient(options: ClientModeOptions): Promise<ConformanceReport> {
+  const session = await ClientSession.listen(options.port ?? 9001, options.host ?? '127.0.0.1', options.waitMs);
+  const port = Number(new URL(session.url).port);
+  options.onListening?.(session.url);
+  try {
+    return await runSuite(
+      resolve({ ...options, concurrency: 1 }, session.connector(), session.url, `pushwire conformance --client --port ${port}`),
+      options,
+    );
+  } finally {
+    await session.finish();
+  }
+}
+
+async function runSuite(r: Resolved, options: Omit<ConformanceOptions, 'url'>): Promise<ConformanceReport> {
   const startedAt = new Date().toISOString();
   const started = performance.now();
   const selectors = options.cases;
@@ -388,14 +454,14 @@ export async function conformance(options: ConformanceOptions): Promise<Conforma
     results.push(result);
     options.onResult?.(result);
   };
-  // One handshake first: a server that cannot be reached, or does not speak
+  // One handshake first: a peer that cannot be reached, or does not speak
   // WebSocket there, is one FAILED result, not three hundred.
   const preflight = await runOne(r, 'handshake', [], { chunks: 'whole' }, {});
-  if (!preflight.detail.obs.handshake.ok) {
+  if (!preflight.detail.obs.handshake.ok || preflight.judgement.verdict === 'FAILED') {
     record({
       id: '0.1',
       kind: 'case',
-      title: 'opening handshake',
+      title: 'opening handshake, a ping, closing handshake',
       group: 'handshake',
       rfc: '4.1',
       origin: 'pushwire',
@@ -410,7 +476,9 @@ export async function conformance(options: ConformanceOptions): Promise<Conforma
   const propertySelected = (p: PropertyDef): boolean =>
     selected(`prop.${p.name}`, selectors) || (selectors?.some((s) => s.startsWith(`prop.${p.name}.`)) ?? false);
   let deflate = false;
-  if (cases.some((c) => c.needsDeflate) || properties.some((p) => p.needsDeflate && propertySelected(p))) {
+  // (A client under test is not offered it: the tool, as its server, accepts no extension.)
+  const clientMode = r.connector.peer === 'client';
+  if (!clientMode && (cases.some((c) => c.needsDeflate) || properties.some((p) => p.needsDeflate && propertySelected(p)))) {
     const probe = await runOne(r, 'handshake-deflate', () => [], { chunks: 'whole', offer: 'permessage-deflate' }, {});
     const handshake = probe.detail.obs.handshake;
     deflate = handshake.ok && handshake.deflate !== null;
@@ -448,7 +516,7 @@ function finish(r: Resolved, startedAt: string, started: number, results: CaseRe
   results.sort(byReportOrder);
   const summary = { OK: 0, 'NON-STRICT': 0, INFORMATIONAL: 0, FAILED: 0, total: results.length };
   for (const result of results) summary[result.verdict]++;
-  return { url: r.url, seed: r.seed, startedAt, durationMs: Math.round(performance.now() - started), results, summary, failed: summary.FAILED > 0 };
+  return { peer: r.connector.peer, url: r.url, seed: r.seed, startedAt, durationMs: Math.round(performance.now() - started), results, summary, failed: summary.FAILED > 0 };
 }
 
 const GROUP_ORDER = new Map(GROUPS.map((g, i) => [g.key, i]));

@@ -98,8 +98,10 @@ export function serverTrace(obs: Observation, max = 12): string[] {
       ? 'no reaction before the timeout'
       : obs.timedOut === 'close'
         ? 'TCP left open after the closing handshake'
-        : obs.tcp === 'server-fin'
-          ? 'the server closed TCP'
+        : obs.tcp === 'peer-fin'
+          ? `the ${obs.peer} closed TCP`
+          : obs.tcp === 'tool-fin'
+            ? 'the tool (as the server) closed TCP first'
           : obs.tcp === 'reset'
             ? 'the server reset TCP'
             : 'the tool closed TCP';

@@ -75,7 +75,7 @@ interface Heard {
  * §5.2, §5.4, §5.5, §7.4); with permessage-deflate agreed, inflate its
  * compressed messages (RFC 7692 §6, §7.2.2).
  */
-export function hear(received: readonly ReceivedFrame[], deflate = false): Heard {
+export function hear(received: readonly ReceivedFrame[], deflate = false, peer: 'server' | 'client' = 'server'): Heard {
   const heard: Heard = { messages: [], pongs: [], close: null, broken: [], afterClose: 0 };
   const inflater = deflate ? new Inflater() : null;
   const breaks = (rule: RuleId, text: string): void => {
@@ -84,7 +84,9 @@ export function hear(received: readonly ReceivedFrame[], deflate = false): Heard
   let current: { opcode: number; pieces: Buffer[]; compressed: boolean } | null = null;
   received.forEach((f, index) => {
     const name = opcodeName(f.opcode);
-    if (f.masked) breaks('server-mask', `the server masked a ${name} frame`);
+    // §5.1: a server masks nothing, a client everything.
+    if (peer === 'server' && f.masked) breaks('server-mask', `the server masked a ${name} frame`);
+    if (peer === 'client' && !f.masked) breaks('client-frame-unmasked', `the client sent an unmasked ${name} frame`);
     const allowed = deflate && (f.opcode === Op.Text || f.opcode === Op.Binary) ? 4 : 0;
     if ((f.rsv & ~allowed) !== 0) {
       if (deflate && f.rsv === 4) breaks('compressed-bit', `the server set RSV1 on a ${name} frame`);
@@ -187,7 +189,15 @@ export function describeObservation(obs: Observation, heard: Heard = hear(obs.re
   else if (obs.timedOut === 'reaction') parts.push('stayed silent');
   else parts.push('no close frame');
   parts.push(
-    obs.timedOut === 'close' ? 'kept TCP open' : obs.tcp === 'server-fin' ? 'closed TCP' : obs.tcp === 'reset' ? 'reset TCP' : 'was cut by the tool',
+    obs.timedOut === 'close'
+      ? 'kept TCP open'
+      : obs.tcp === 'peer-fin'
+        ? 'closed TCP'
+        : obs.tcp === 'reset'
+          ? 'reset TCP'
+          : obs.tcp === 'tool-fin'
+            ? 'TCP closed by the tool (the server)'
+            : 'was cut by the tool',
   );
   if (obs.garbage) parts.push(`sent unreadable bytes (${obs.garbage})`);
   return parts.join(', ');
@@ -348,7 +358,7 @@ const CLOSE_RANK: Record<CloseVerdict, Verdict> = {
  */
 export function judge(frames: readonly WireFrame[], obs: Observation, options: JudgeOptions = {}): Judgement {
   const deflate = obs.handshake.ok && obs.handshake.deflate !== null;
-  const model = { maxMessage: options.maxMessage, deflate };
+  const model = { maxMessage: options.maxMessage, deflate, peer: obs.peer };
   const strict = predict(frames, model);
   const expected = describePrediction(strict);
   if (!obs.handshake.ok) {
@@ -378,7 +388,7 @@ export function judge(frames: readonly WireFrame[], obs: Observation, options: J
       key: '',
     };
   }
-  const heard = hear(obs.received, deflate);
+  const heard = hear(obs.received, deflate, obs.peer);
   const actual = describeObservation(obs, heard);
   if (heard.broken.length > 0 || obs.garbage) {
     const first = heard.broken[0] ?? { rule: 'length-msb' as RuleId, text: `the server sent bytes that are not a frame the tool can read: ${obs.garbage}` };

@@ -149,11 +149,11 @@ describe('pushwire CLI', () => {
   it('conformance takes the server\'s URL and its own options; --help lists them', async () => {
     const help = await runToEnd(['conformance', '--help']);
     expect(help).toMatchObject({ code: 0, stderr: '' });
-    expect(help.stdout).toMatch(/^usage: pushwire conformance URL /);
+    expect(help.stdout).toMatch(/^usage: pushwire conformance URL \| --client /);
     const options = [...help.stdout.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
     expect(options).toEqual([
-      '--case', '--performance', '--runs', '--seed', '--max-message', '--timeout', '--concurrency', '--json', '--junit', '--quiet',
-      '--verbose', '--shrink', '--insecure',
+      '--port', '--host', '--case', '--performance', '--runs', '--seed', '--max-message', '--timeout', '--concurrency', '--json', '--junit',
+      '--quiet', '--verbose', '--shrink', '--client', '--insecure',
     ]);
     const flags = parseArgs([
       'conformance', 'ws://127.0.0.1:9001/chat', '--case', '6.4, prop.close.3', '--performance', '--runs=5', '--seed', '42', '--max-message', '1024',
@@ -161,11 +161,12 @@ describe('pushwire CLI', () => {
     ]);
     expect(flags.conformance).toEqual({
       url: 'ws://127.0.0.1:9001/chat', cases: ['6.4', 'prop.close.3'], performance: true, runs: 5, seed: 42, maxMessage: 1024, timeoutMs: 500,
-      concurrency: 2, json: 'r.json', junit: 'r.xml', quiet: true, verbose: false, shrink: false, insecure: true,
+      concurrency: 2, json: 'r.json', junit: 'r.xml', quiet: true, verbose: false, shrink: false, insecure: true, client: false,
     });
+    expect(parseArgs(['conformance', '--client', '--port', '0'])).toMatchObject({ port: 0, conformance: { client: true } });
     expect(() => parseArgs(['conformance', 'ws://a/', 'ws://b/'])).toThrow(/unexpected argument ws:\/\/b\//);
     expect(() => parseArgs(['echo', '--runs', '5'])).toThrow(/--runs is not an option of echo/);
-    expect(() => parseArgs(['conformance', '--port', '1'])).toThrow(/--port is not an option of conformance/);
+    expect(() => parseArgs(['conformance', '--publish-key', 'k'])).toThrow(/--publish-key is not an option of conformance/);
   });
 
   it('--version and -v print the package version', async () => {

@@ -308,7 +308,7 @@ function observed(frames: WireFrame[], extra: Partial<Observation> = {}): Observ
     const decoded = new FrameDecoder().push(bytes)[0];
     return { ...decoded, at: 1, afterFinish: false };
   });
-  return { handshake: { ok: true, extensions: null, deflate: null }, frames: [], received, bytesWritten: 10, bytesTotal: 10, sentinelAnswered: false, toolClose: 'reply', tcp: 'server-fin', durationMs: 1, log: [], ...extra };
+  return { handshake: { ok: true, extensions: null, deflate: null }, frames: [], received, bytesWritten: 10, bytesTotal: 10, sentinelAnswered: false, toolClose: 'reply', tcp: 'peer-fin', peer: 'server', durationMs: 1, log: [], ...extra };
 }
 const server = (opcode: number, payload: string | Uint8Array = ''): WireFrame => frame(opcode, payload, { mask: null });
 const serverClose = (code?: number): WireFrame => frame(Op.Close, closeBody(code), { mask: null });
@@ -424,6 +424,7 @@ describe('cases, generators and shrinking', () => {
 
 describe('reports', () => {
   const report: ConformanceReport = {
+    peer: 'server',
     url: 'ws://127.0.0.1:1/',
     seed: 1,
     startedAt: '2030-01-01T00:00:00.000Z',
@@ -455,7 +456,7 @@ describe('reports', () => {
 describe('the pushwire/conformance entry point', () => {
   it('exports exactly the listed runtime names, each documented', () => {
     expect(Object.keys(entry).sort()).toEqual([
-      'Op', 'RULES', 'conformance', 'encodeFrame', 'formatJUnit', 'formatJson', 'formatTerminal', 'frame', 'isValidCloseCode', 'predict',
+      'DONE_CODE', 'DONE_REASON', 'Op', 'RULES', 'conformance', 'conformanceClient', 'encodeFrame', 'formatJUnit', 'formatJson', 'formatTerminal', 'frame', 'isValidCloseCode', 'predict',
     ]);
     const source = (file: string): string => readFileSync(join(root, 'src/conformance', file), 'utf8');
     for (const [name, file] of [['conformance', 'suite.ts'], ['formatTerminal', 'report.ts'], ['formatJUnit', 'report.ts'], ['predict', 'model.ts'], ['frame', 'wire.ts'], ['encodeFrame', 'wire.ts']]) {
@@ -463,9 +464,9 @@ describe('the pushwire/conformance entry point', () => {
     }
   });
 
-  it('keeps every module but the runner and the suite free of I/O and timers', () => {
+  it('keeps every module but the runner, client mode and the suite free of I/O and timers', () => {
     const dir = join(root, 'src/conformance');
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !['runner.ts', 'suite.ts', 'shrink.ts', 'index.ts'].includes(f))) {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !['runner.ts', 'client-mode.ts', 'suite.ts', 'shrink.ts', 'index.ts'].includes(f))) {
       const code = readFileSync(join(dir, file), 'utf8');
       expect(code, file).not.toMatch(/from 'node:(net|tls|http|https|fs|timers|child_process)'/);
       expect(code, file).not.toMatch(/\b(setTimeout|setInterval|setImmediate|Date\.now|performance\.now)\b/);
