@@ -46,6 +46,11 @@ export interface ModelOptions {
    * a server and must not be, §5.1).
    */
   peer?: 'server' | 'client';
+  /**
+   * Take close codes above 4999 — which RFC 6455 leaves undefined rather
+   * than forbids — as valid, and echo them. Default false (fail with 1002).
+   */
+  undefinedCodesValid?: boolean;
 }
 
 /** Something the server must send back, in order among its kind. */
@@ -125,6 +130,9 @@ export function predict(frames: readonly WireFrame[], options: ModelOptions = {}
   let message: Message | null = null;
   let messages = 0;
   const note = (frame: number, text: string, rule?: RuleId): void => void notes.push({ frame, text, rule });
+  // §7.4.1 names 1007 for "non-UTF-8 data within a text message"; 1002, the generic
+  // protocol error, is a defensible second best (what Chromium sends).
+  const utf8Lenient = { code: 1002, because: 'closed with 1002 (protocol error) rather than 1007 (§7.4.1: "non-UTF-8 [RFC3629] data within a text message")' };
   const fail = (
     frame: number,
     code: 1002 | 1007 | 1009,
@@ -200,12 +208,12 @@ export function predict(frames: readonly WireFrame[], options: ModelOptions = {}
       if (body.length === 1) return fail(i, 1002, 'close-body-code', 'close frame with a 1-byte body');
       if (body.length >= 2) {
         const code = (body[0] << 8) | body[1];
-        if (!isValidCloseCode(code)) return fail(i, 1002, 'close-code-valid', `close code ${code}`);
+        if (!isValidCloseCode(code) && !(options.undefinedCodesValid && code >= 5000)) return fail(i, 1002, 'close-code-valid', `close code ${code}`);
         const reason = body.subarray(2);
         const scanner = new Utf8Scanner();
         const bad = scanner.push(reason);
         if (bad !== -1 || scanner.incomplete) {
-          return fail(i, 1007, 'close-reason-utf8', 'close reason that is not UTF-8', { byte: 2 + (bad === -1 ? reason.length : bad) });
+          return fail(i, 1007, 'close-reason-utf8', 'close reason that is not UTF-8', { byte: 2 + (bad === -1 ? reason.length : bad), lenient: utf8Lenient });
         }
         note(i, `close ${code} → the server replies with a close frame (typically ${code}) and closes TCP`, 'close-reply');
       } else note(i, 'close without a body → the server replies with a close frame and closes TCP', 'close-reply');
@@ -241,7 +249,7 @@ export function predict(frames: readonly WireFrame[], options: ModelOptions = {}
     if (m.utf8 && m.invalidAt === undefined) {
       const bad = m.utf8.push(f.payload);
       if (bad !== -1) {
-        if (failFast) return fail(i, 1007, 'text-utf8', `text that stops being UTF-8 at byte ${bad} of this frame`, { byte: bad });
+        if (failFast) return fail(i, 1007, 'text-utf8', `text that stops being UTF-8 at byte ${bad} of this frame`, { byte: bad, lenient: utf8Lenient });
         m.invalidAt = { frame: i, byte: bad };
       }
     }
@@ -280,7 +288,7 @@ export function predict(frames: readonly WireFrame[], options: ModelOptions = {}
       const why = m.invalidAt
         ? `${which} is not UTF-8 (from byte ${m.invalidAt.byte} of frame ${m.invalidAt.frame}), noticed at its end`
         : `${which} ends inside a UTF-8 sequence`;
-      return fail(i, 1007, 'text-utf8', why, { byte: m.invalidAt?.byte ?? f.payload.length });
+      return fail(i, 1007, 'text-utf8', why, { byte: m.invalidAt?.byte ?? f.payload.length, lenient: utf8Lenient });
     }
     const payload = m.pieces.length === 1 ? Buffer.from(m.pieces[0]) : Buffer.concat(m.pieces);
     replies.push({ kind: 'message', opcode: m.opcode, payload, firstFrame: m.firstFrame, lastFrame: i });
@@ -318,6 +326,13 @@ export function variants(frames: readonly WireFrame[], base: ModelOptions = {}):
       options: { maxMessage, deflate, peer, lateInflate: true },
       verdict: 'NON-STRICT',
       because: 'a compressed message that must fail the connection was found out only after pings sent after it were answered (inflating beside reading; §7.1.7: no processing after the point of failure)',
+    });
+  }
+  if (frames.some((f) => f.opcode === Op.Close && f.payload.length >= 2 && ((f.payload[0] << 8) | f.payload[1]) >= 5000)) {
+    out.push({
+      options: { maxMessage, deflate, peer, undefinedCodesValid: true },
+      verdict: 'NON-STRICT',
+      because: 'a close code above 4999 (not defined by RFC 6455, §7.4.2) was echoed rather than refused',
     });
   }
   if (nonMinimal) {

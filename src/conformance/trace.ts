@@ -68,7 +68,8 @@ export function clientTrace(
     lines.push(`  #${i + 1} @${at}  ${hexOf(bytes.subarray(0, headerSize(f)))}${body.length > 0 ? ` | ${hexOf(body)}` : ''}`);
     const sentinel = f.opcode === 0x9 && Buffer.from(f.payload).toString('latin1') === 'pushwire:sentinel';
     lines.push(`        ${describeFrame(f)}${sentinel ? " (the tool's last ping: its pong shows all before it was read)" : ''}`);
-    if (inside.length > 0) lines.push(`        (written in pieces: cut after byte${inside.length > 1 ? 's' : ''} ${inside.join(', ')} of this frame)`);
+    if (inside.length > 8) lines.push(`        (written in ${inside.length + 1} pieces)`);
+    else if (inside.length > 0) lines.push(`        (written in pieces: cut after byte${inside.length > 1 ? 's' : ''} ${inside.join(', ')} of this frame)`);
     for (const n of prediction.notes.filter((n) => n.frame === i)) lines.push(`        ${i === decisive ? '✗' : '→'} ${n.text}`);
     if (i === decisive) {
       if (mark?.reason) lines.push(`        ✗ observed: ${mark.reason}`);
@@ -103,7 +104,7 @@ export function serverTrace(obs: Observation, max = 12): string[] {
           : obs.tcp === 'tool-fin'
             ? 'the tool (as the server) closed TCP first'
           : obs.tcp === 'reset'
-            ? 'the server reset TCP'
+            ? `the ${obs.peer} reset TCP`
             : 'the tool closed TCP';
   lines.push(`  · ${end} (${obs.durationMs} ms, tool's close: ${obs.toolClose})`);
   return lines;

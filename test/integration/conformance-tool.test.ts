@@ -14,9 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocketServer as WsServer } from 'ws';
+import WS, { WebSocketServer as WsServer } from 'ws';
+import { chromium } from 'playwright-core';
 import { parseArgs, startEcho } from '../../src/cli.js';
-import { conformance, formatTerminal, type CaseResult, type ConformanceReport } from '../../src/conformance/index.js';
+import { conformance, conformanceClient, DONE_CODE, DONE_REASON, formatTerminal, type CaseResult, type ConformanceReport } from '../../src/conformance/index.js';
+import { WebSocket as PushwireWebSocket } from '../../src/ws/websocket.js';
+import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_WARNING } from '../helpers/chromium.js';
 import { Utf8Validator } from '../../src/protocol/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -390,6 +393,138 @@ describe('planted bugs', () => {
   }
 });
 
+/** Anything shaped like ws's WebSocket (ws, pushwire's client): 'message' (data, isBinary), 'close' (code, reason). */
+type NodeSocket = { on(event: string, listener: (...args: never[]) => void): unknown; send(data: Buffer, options: { binary: boolean }): unknown };
+
+/**
+ * The echo harness a client under test needs (README "Conformance
+ * testing"): connect, echo every message, and when the connection closes
+ * connect again — until it is closed with 4000 and DONE_REASON.
+ */
+async function echoHarness(url: string, open: (url: string) => NodeSocket): Promise<number> {
+  for (let connections = 1; ; connections++) {
+    const done = await new Promise<boolean>((resolve) => {
+      const ws = open(url);
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        try {
+          ws.send(data, { binary: isBinary });
+        } catch {} // a send after the close started
+      });
+      ws.on('error', () => {});
+      ws.on('close', (code: number, reason: Buffer | string) => resolve(code === DONE_CODE && String(reason) === DONE_REASON));
+    });
+    if (done) return connections;
+  }
+}
+
+describe('client mode: the tool as the server, a client under test connects once per case', () => {
+  it('ws 8 as a client: no FAILED, the same NON-STRICT verdicts as its server', { timeout: 120_000 }, async () => {
+    let harness: Promise<number> | undefined;
+    const report = await conformanceClient({ port: 0, onListening: (url) => (harness = echoHarness(url, (u) => new WS(u))) });
+    expect(report.failed, explain(report)).toBe(false);
+    expect(report.peer).toBe('client');
+    expect(ids(report, 'NON-STRICT')).toEqual(['1.3.4', '6.4.1', '6.4.2', '6.4.3', '6.4.4', 'prop.invalid-utf8', 'prop.protocol-violations']);
+    expect(byId(report, '1.4.1').verdict).toBe('OK'); // for a client, 1.4.x send masked server frames: refused (§5.1)
+    expect(await harness).toBeGreaterThan(report.summary.total);
+  });
+
+  it('pushwire\'s own client: every case OK but the informational ones', { timeout: 120_000 }, async () => {
+    let harness: Promise<number> | undefined;
+    const report = await conformanceClient({ port: 0, onListening: (url) => (harness = echoHarness(url, (u) => new PushwireWebSocket(u))) });
+    expect(report.failed, explain(report)).toBe(false);
+    expect(ids(report, 'INFORMATIONAL')).toEqual(['7.1.6', '7.13.1', '7.13.2']);
+    expect(ids(report, 'NON-STRICT')).toEqual([]);
+    await harness;
+  });
+
+  it('a client that skips UTF-8 validation (ws\'s skipUTF8Validation) is flagged, with a minimal counterexample', async () => {
+    let harness: Promise<number> | undefined;
+    const report = await conformanceClient({
+      port: 0,
+      cases: ['6.3', 'prop.invalid-utf8'],
+      runs: 30,
+      seed: 1,
+      onListening: (url) => (harness = echoHarness(url, (u) => new WS(u, { skipUTF8Validation: true }))),
+    });
+    await harness;
+    expect(ids(report, 'FAILED')).toEqual(['6.3.1', '6.3.2', 'prop.invalid-utf8']);
+    expect(byId(report, '6.3.1').rule).toBe('text-utf8');
+    const example = byId(report, 'prop.invalid-utf8').counterexample!;
+    expect(example.bytes).toBeLessThanOrEqual(8); // one short unmasked text frame
+    expect(example.replay).toMatch(/^pushwire conformance --client --port \d+ --seed 1 --case prop\.invalid-utf8\.\d+$/);
+  });
+
+  it('Node\'s built-in WebSocket (undici, node --experimental-websocket): no FAILED; it fails connections without a close frame (NON-STRICT)', { timeout: 120_000 }, async () => {
+    const script = [
+      'const url = process.argv[1];',
+      'for (;;) {',
+      '  const done = await new Promise((resolve) => {',
+      '    const ws = new WebSocket(url); ws.binaryType = "arraybuffer";',
+      '    ws.onmessage = (e) => { try { ws.send(e.data); } catch {} };',
+      `    ws.onclose = (e) => resolve(e.code === ${DONE_CODE} && e.reason === ${JSON.stringify(DONE_REASON)});`,
+      '  });',
+      '  if (done) break;',
+      '}',
+    ].join('\n');
+    let child: ReturnType<typeof spawn> | undefined;
+    try {
+      const report = await conformanceClient({
+        port: 0,
+        onListening: (url) => {
+          child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', '--input-type=module', '-e', script, url], { stdio: 'inherit' });
+        },
+      });
+      expect(report.failed, explain(report)).toBe(false);
+      expect(byId(report, '3.1').reason).toMatch(/closed TCP without a close frame/);
+    } finally {
+      child?.kill();
+    }
+  });
+
+  const chromiumPath = findChromium();
+  if (!chromiumPath) console.warn(NO_CHROMIUM_WARNING);
+  it.skipIf(!chromiumPath)('Chromium\'s WebSocket: FAILED only where it echoes an invalid close code instead of failing the connection', { timeout: 120_000 }, async () => {
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      let harness: Promise<number> | undefined;
+      const report = await conformanceClient({
+        port: 0,
+        onListening: (url) =>
+          (harness = page.evaluate(
+            async ({ url, code, reason }) => {
+              for (let connections = 1; ; connections++) {
+                const done = await new Promise<boolean>((resolve) => {
+                  const ws = new WebSocket(url);
+                  ws.binaryType = 'arraybuffer';
+                  ws.onmessage = (e) => {
+                    try {
+                      ws.send(e.data);
+                    } catch {}
+                  };
+                  ws.onclose = (e) => resolve(e.code === code && e.reason === reason);
+                });
+                if (done) return connections;
+              }
+            },
+            { url, code: DONE_CODE, reason: DONE_REASON },
+          )),
+      });
+      await harness;
+      // Chromium answers close codes 0–999, 1004 and 1016–2999 by echoing them (7.9.x), where
+      // RFC 6455 §7.4 leaves them unused or reserved; every FAILED names that rule.
+      const failed = report.results.filter((r) => r.verdict === 'FAILED');
+      expect(failed.map((r) => r.id)).toEqual(expect.arrayContaining(['7.9.1', '7.9.2', '7.9.3']));
+      for (const r of failed) expect(r.rule, `${r.id}: ${r.reason}`).toBe('close-code-valid');
+      // It closes with 1002 on invalid UTF-8 (NON-STRICT: §7.4.1 names 1007) and refuses non-minimal lengths.
+      expect(byId(report, '6.3.1').reason).toMatch(/1002 \(protocol error\) rather than 1007/);
+      expect(byId(report, '1.3.1').reason).toMatch(/non-minimal length encoding was refused/);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
 describe('pushwire conformance (the CLI, from dist/)', () => {
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'pushwire-conformance-'))));
@@ -444,6 +579,26 @@ describe('pushwire conformance (the CLI, from dist/)', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('--client listens, says where, and exits 0 once the client under test has passed', async () => {
+    const child = spawn(process.execPath, [CLI, 'conformance', '--client', '--port', '0', '--case', '1.1,2', '--runs', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const url = await new Promise<string>((resolve) => {
+      const look = (): void => {
+        const m = /waiting for the client under test at (ws:\/\/\S+) /.exec(stdout);
+        if (m) resolve(m[1]);
+        else child.stdout.once('data', look);
+      };
+      look();
+    });
+    const connections = await echoHarness(url, (u) => new WS(u));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).toBe(0);
+    expect(connections).toBe(21); // the handshake check, 19 cases, and the connection told "done"
+    expect(stdout).toMatch(/RFC 6455 conformance of the client that connected to ws:\/\/127\.0\.0\.1:\d+\/ \(client role/);
+    expect(stdout).toMatch(/\n19 tests: 19 OK, 0 NON-STRICT, 0 INFORMATIONAL, 0 FAILED/);
   });
 
   it('exits 2 without a URL or with one that is not ws://', async () => {
