@@ -38,6 +38,7 @@ export interface ConformanceFlags {
   concurrency?: number;
   json?: string;
   junit?: string;
+  html?: string;
   quiet: boolean;
   verbose: boolean;
   shrink: boolean;
@@ -376,6 +377,13 @@ function CONFORMANCE_OPTIONS(): OptionSpec[] {
       set: (f, v, source) => (f.conformance.junit = nonEmpty(source, v)),
     },
     {
+      kind: 'value',
+      flag: '--html',
+      placeholder: 'FILE',
+      help: c('also write a self-contained HTML report'),
+      set: (f, v, source) => (f.conformance.html = nonEmpty(source, v)),
+    },
+    {
       kind: 'switch',
       flag: '--quiet',
       help: c('list only the cases that are not OK'),
@@ -683,7 +691,7 @@ async function runConformance(flags: CliFlags): Promise<void> {
   if (c.client && c.url !== undefined) return usageError('conformance --client takes no URL: the client under test connects to --host/--port', 'conformance');
   if (!c.client && c.url === undefined) return usageError('conformance needs the URL of an echo server: pushwire conformance ws://127.0.0.1:9001/', 'conformance');
   // Loaded on demand: serve and echo do not pay for the suite's cases.
-  const { conformance, conformanceClient, formatTerminal, formatJson, formatJUnit } = await import('./conformance/index.js');
+  const { conformance, conformanceClient, formatTerminal, formatJson, formatJUnit, formatHtml } = await import('./conformance/index.js');
   let report;
   try {
     report = c.client
@@ -700,6 +708,7 @@ async function runConformance(flags: CliFlags): Promise<void> {
   process.stdout.write(formatTerminal(report, { quiet: c.quiet, verbose: c.verbose }));
   if (c.json) writeFileSync(c.json, formatJson(report));
   if (c.junit) writeFileSync(c.junit, formatJUnit(report));
+  if (c.html) writeFileSync(c.html, formatHtml(report));
   process.exitCode = report.failed ? 1 : 0;
 }
 

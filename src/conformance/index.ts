@@ -11,7 +11,7 @@ export type { ConformanceOptions, ClientModeOptions, ConformanceReport, CaseResu
 export { DONE_CODE, DONE_REASON } from './client-mode.js';
 
 // Reports.
-export { formatTerminal, formatJson, formatJUnit } from './report.js';
+export { formatTerminal, formatJson, formatJUnit, formatHtml } from './report.js';
 export type { TerminalOptions } from './report.js';
 
 // The model, for writing your own checks.

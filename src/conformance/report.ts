@@ -1,6 +1,6 @@
 // Reports of a conformance run: the terminal summary (h2spec's layout — each
 // case under its RFC section with a mark and, when not OK, a one-line
-// reason), JSON, and JUnit XML for CI.
+// reason), JSON, JUnit XML for CI, and a self-contained HTML page.
 import { GROUPS } from './cases.js';
 import type { CaseResult, ConformanceReport } from './suite.js';
 import type { Verdict } from './verdict.js';
@@ -111,4 +111,46 @@ export function formatJUnit(report: ConformanceReport): string {
     `<testsuites name="${xml(`pushwire conformance ${report.url}`)}" tests="${s.total}" failures="${s.FAILED}" time="${(report.durationMs / 1000).toFixed(3)}">\n` +
     `${suites.join('\n')}\n</testsuites>\n`
   );
+}
+
+const HTML_COLOURS: Record<Verdict, string> = { OK: '#1a7f37', 'NON-STRICT': '#9a6700', INFORMATIONAL: '#0969da', FAILED: '#cf222e' };
+
+/**
+ * A self-contained HTML report (no scripts, no external files): the summary,
+ * then each RFC section's cases in a table — verdict, close behaviour,
+ * reason — with the citation, expected/actual and the frame trace folded
+ * under each case that is not OK.
+ */
+export function formatHtml(report: ConformanceReport): string {
+  const e = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const s = report.summary;
+  const groups = [...GROUPS.map((g) => ({ key: g.key, heading: `§${g.rfc} ${g.title}` })), { key: 'properties', heading: 'Properties: random streams judged by the model of RFC 6455 §5–§8' }];
+  const sections = groups.flatMap((group) => {
+    const results = report.results.filter((r) => r.group === group.key);
+    if (results.length === 0) return [];
+    const rows = results.map((r) => {
+      const colour = HTML_COLOURS[r.verdict];
+      const detail =
+        r.verdict === 'OK'
+          ? ''
+          : `<details><summary>details</summary><p>expected: ${e(r.expected)}<br>actual: ${e(r.actual)}</p>${r.citation ? `<blockquote>${e(r.citation)}</blockquote>` : ''}${r.notes.length > 0 ? `<ul>${r.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul>` : ''}${r.trace ? `<pre>${e(r.trace.join('\n'))}</pre>` : ''}</details>`;
+      return (
+        `<tr id="${e(r.id)}"><td><a href="#${e(r.id)}">${e(r.id)}</a></td><td>${e(r.title)}${r.origin === 'pushwire' && r.kind === 'case' ? ' <small>(pushwire)</small>' : ''}</td>` +
+        `<td style="color:${colour};font-weight:bold">${r.verdict}</td><td>${e(r.closeBehavior)}</td><td>${r.durationMs} ms</td>` +
+        `<td>${r.verdict === 'OK' ? '' : e(r.reason)}${detail}</td></tr>`
+      );
+    });
+    return [`<h2>${e(group.heading)} <small>[${tally(results)}]</small></h2>`, '<table><tr><th>case</th><th>what</th><th>verdict</th><th>close</th><th>time</th><th>why</th></tr>', ...rows, '</table>'];
+  });
+  const who = report.peer === 'client' ? `the client that connected to ${report.url}` : report.url;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>RFC 6455 conformance: ${e(who)}</title>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px}blockquote{color:#555;margin:4px 0 4px 1em}</style>
+</head><body>
+<h1>RFC 6455 conformance of ${e(who)}</h1>
+<p>${report.peer} role, echo; seed ${report.seed}; started ${e(report.startedAt)}; ${(report.durationMs / 1000).toFixed(1)} s</p>
+<p><b>${s.total} tests:</b> <span style="color:${HTML_COLOURS.OK}">${s.OK} OK</span>, <span style="color:${HTML_COLOURS['NON-STRICT']}">${s['NON-STRICT']} NON-STRICT</span>, <span style="color:${HTML_COLOURS.INFORMATIONAL}">${s.INFORMATIONAL} INFORMATIONAL</span>, <span style="color:${HTML_COLOURS.FAILED}">${s.FAILED} FAILED</span></p>
+${sections.join('\n')}
+</body></html>
+`;
 }

@@ -153,15 +153,15 @@ describe('pushwire CLI', () => {
     const options = [...help.stdout.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
     expect(options).toEqual([
       '--port', '--host', '--case', '--performance', '--runs', '--seed', '--max-message', '--timeout', '--concurrency', '--json', '--junit',
-      '--quiet', '--verbose', '--shrink', '--client', '--insecure',
+      '--html', '--quiet', '--verbose', '--shrink', '--client', '--insecure',
     ]);
     const flags = parseArgs([
       'conformance', 'ws://127.0.0.1:9001/chat', '--case', '6.4, prop.close.3', '--performance', '--runs=5', '--seed', '42', '--max-message', '1024',
-      '--timeout', '500', '--concurrency', '2', '--json', 'r.json', '--junit=r.xml', '--quiet', '--no-shrink', '--insecure',
+      '--timeout', '500', '--concurrency', '2', '--json', 'r.json', '--junit=r.xml', '--html', 'r.html', '--quiet', '--no-shrink', '--insecure',
     ]);
     expect(flags.conformance).toEqual({
       url: 'ws://127.0.0.1:9001/chat', cases: ['6.4', 'prop.close.3'], performance: true, runs: 5, seed: 42, maxMessage: 1024, timeoutMs: 500,
-      concurrency: 2, json: 'r.json', junit: 'r.xml', quiet: true, verbose: false, shrink: false, insecure: true, client: false,
+      concurrency: 2, json: 'r.json', junit: 'r.xml', html: 'r.html', quiet: true, verbose: false, shrink: false, insecure: true, client: false,
     });
     expect(parseArgs(['conformance', '--client', '--port', '0'])).toMatchObject({ port: 0, conformance: { client: true } });
     expect(() => parseArgs(['conformance', 'ws://a/', 'ws://b/'])).toThrow(/unexpected argument ws:\/\/b\//);

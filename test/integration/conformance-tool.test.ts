@@ -540,12 +540,13 @@ describe('pushwire conformance (the CLI, from dist/)', () => {
     return { code, stdout, stderr };
   }
 
-  it('exits 0 against ws and writes JSON and JUnit reports', async () => {
+  it('exits 0 against ws and writes JSON, JUnit and HTML reports', async () => {
     const server = await wsEcho();
     try {
       const json = join(dir, 'report.json');
       const junit = join(dir, 'report.xml');
-      const { code, stdout, stderr } = await cli([server.url, '--case', '1.1,2,7.7,prop.valid-streams', '--runs', '5', '--json', json, '--junit', junit]);
+      const html = join(dir, 'report.html');
+      const { code, stdout, stderr } = await cli([server.url, '--case', '1.1,2,7.7,prop.valid-streams', '--runs', '5', '--json', json, '--junit', junit, '--html', html]);
       expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
       expect(stdout).toMatch(/^RFC 6455 conformance of ws:\/\/127\.0\.0\.1:\d+\/ \(server role, echo; seed 6455\)\n/);
       expect(stdout).toMatch(/§5\.5\.2 Ping and Pong {2}\[11 OK\]\n {4}✔ 2\.1 ping without payload\n/);
@@ -556,6 +557,7 @@ describe('pushwire conformance (the CLI, from dist/)', () => {
       const xml = readFileSync(junit, 'utf8');
       expect(xml.match(/<testcase /g)).toHaveLength(report.summary.total);
       expect(xml).toContain('failures="0"');
+      expect(readFileSync(html, 'utf8').match(/<tr id=/g)).toHaveLength(report.summary.total);
     } finally {
       await server.close();
     }

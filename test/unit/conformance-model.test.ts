@@ -14,7 +14,7 @@ import { CASES, compareIds } from '../../src/conformance/cases.js';
 import { predict, variants, type Prediction } from '../../src/conformance/model.js';
 import { PROPERTIES, shrinkCandidates, streamLength, type Generated } from '../../src/conformance/properties.js';
 import { deriveSeed, Random } from '../../src/conformance/random.js';
-import { formatJUnit, formatTerminal } from '../../src/conformance/report.js';
+import { formatHtml, formatJUnit, formatTerminal } from '../../src/conformance/report.js';
 import { RULES } from '../../src/conformance/rules.js';
 import type { Observation, ReceivedFrame } from '../../src/conformance/runner.js';
 import { writeEnds } from '../../src/conformance/runner.js';
@@ -445,6 +445,15 @@ describe('reports', () => {
     expect(formatTerminal(report, { quiet: true })).not.toContain('2.1 ping');
   });
 
+  it('writes a self-contained HTML page: every case, details under the failures, everything escaped', () => {
+    const html = formatHtml(report);
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/<script|<link|src=/);
+    expect(html.match(/<tr id=/g)).toHaveLength(2);
+    expect(html).toContain('the server went on &lt;&amp;&gt;');
+    expect(html).toContain('<b>2 tests:</b>');
+  });
+
   it('writes JUnit XML with a testcase per case and a failure per FAILED, escaped', () => {
     const xml = formatJUnit(report);
     expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites [^>]*tests="2" failures="1"/);
@@ -456,7 +465,7 @@ describe('reports', () => {
 describe('the pushwire/conformance entry point', () => {
   it('exports exactly the listed runtime names, each documented', () => {
     expect(Object.keys(entry).sort()).toEqual([
-      'DONE_CODE', 'DONE_REASON', 'Op', 'RULES', 'conformance', 'conformanceClient', 'encodeFrame', 'formatJUnit', 'formatJson', 'formatTerminal', 'frame', 'isValidCloseCode', 'predict',
+      'DONE_CODE', 'DONE_REASON', 'Op', 'RULES', 'conformance', 'conformanceClient', 'encodeFrame', 'formatHtml', 'formatJUnit', 'formatJson', 'formatTerminal', 'frame', 'isValidCloseCode', 'predict',
     ]);
     const source = (file: string): string => readFileSync(join(root, 'src/conformance', file), 'utf8');
     for (const [name, file] of [['conformance', 'suite.ts'], ['formatTerminal', 'report.ts'], ['formatJUnit', 'report.ts'], ['predict', 'model.ts'], ['frame', 'wire.ts'], ['encodeFrame', 'wire.ts']]) {
