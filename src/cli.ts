@@ -14,13 +14,14 @@ import { createServer, type PushServer } from './push/push-server.js';
 import { ConfigError } from './push/http-io.js';
 
 /** The commands `pushwire` runs. */
-export type Command = 'serve' | 'echo' | 'conformance';
+export type Command = 'serve' | 'echo' | 'conformance' | 'trace';
 
 /** One line of help per command, in the order the usage lists them. */
 const COMMANDS: Record<Command, string> = {
   serve: 'the push server: /ws, /sse, /poll, /send, /publish, /healthz, /metrics',
   echo: 'WebSocket echo server: every message comes back with its type, on any path',
   conformance: 'test a WebSocket echo server (or, with --client, a client) against RFC 6455: pushwire conformance ws://host:port/path',
+  trace: 'a proxy that prints every WebSocket frame both ways: pushwire trace --listen 9002 --target ws://host:port/',
 };
 
 const DEFAULT_PORT: Record<'serve' | 'echo', number> = { serve: 8080, echo: 9001 };
@@ -84,6 +85,8 @@ export interface CliFlags {
   /** Seconds a shutdown waits for peers to close before cutting them. */
   shutdownGraceSeconds: number;
   conformance: ConformanceFlags;
+  /** `pushwire trace`: where it listens and what it forwards to. */
+  trace: { listen?: number; target?: string };
 }
 
 interface OptionBase {
@@ -139,6 +142,7 @@ const OPTIONS: OptionSpec[] = [
       serve: 'address to listen on (default 127.0.0.1)',
       echo: 'address to listen on (default 127.0.0.1)',
       conformance: 'with --client: address to listen on (default 127.0.0.1)',
+      trace: 'address to listen on (default 127.0.0.1)',
     },
     set: (f, v) => (f.host = v),
   },
@@ -310,7 +314,7 @@ const OPTIONS: OptionSpec[] = [
   ...CONFORMANCE_OPTIONS(),
 ];
 
-/** The options of `pushwire conformance` (a hoisted function, so OPTIONS above can list them). */
+/** The options of `pushwire conformance` and `pushwire trace` (a hoisted function, so OPTIONS above can list them). */
 function CONFORMANCE_OPTIONS(): OptionSpec[] {
   const c = (help: string): Partial<Record<Command, string>> => ({ conformance: help });
   return [
@@ -409,9 +413,23 @@ function CONFORMANCE_OPTIONS(): OptionSpec[] {
       set: (f, on) => (f.conformance.client = on),
     },
     {
+      kind: 'value',
+      flag: '--listen',
+      placeholder: 'PORT',
+      help: { trace: 'port the proxy listens on (0 picks a free one)' },
+      set: (f, v, source) => (f.trace.listen = integer(source, v, 0, 65535)),
+    },
+    {
+      kind: 'value',
+      flag: '--target',
+      placeholder: 'URL',
+      help: { trace: 'the WebSocket server to forward to: ws://host:port/path (or wss://)' },
+      set: (f, v, source) => (f.trace.target = nonEmpty(source, v)),
+    },
+    {
       kind: 'switch',
       flag: '--insecure',
-      help: c('wss://: accept a certificate that does not verify'),
+      help: { conformance: 'wss://: accept a certificate that does not verify', trace: 'a wss:// target: accept a certificate that does not verify' },
       set: (f, on) => (f.conformance.insecure = on),
     },
   ];
@@ -462,6 +480,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliFlags
     workers: 1,
     shutdownGraceSeconds: 5,
     conformance: { performance: false, quiet: false, verbose: false, shrink: true, insecure: false, client: false },
+    trace: {},
   };
   const given: GivenFlag[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -670,7 +689,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     await runConformance(flags);
   } else {
     try {
-      const close = flags.command === 'echo' ? await runEcho(flags) : await runServe(flags);
+      const close = flags.command === 'echo' ? await runEcho(flags) : flags.command === 'trace' ? await runTrace(flags) : await runServe(flags);
       closeOnSignal(close, flags.shutdownGraceSeconds * 1000);
     } catch (error) {
       process.stderr.write(`pushwire: ${(error as Error).message}\n`);
@@ -710,6 +729,22 @@ async function runConformance(flags: CliFlags): Promise<void> {
   if (c.junit) writeFileSync(c.junit, formatJUnit(report));
   if (c.html) writeFileSync(c.html, formatHtml(report));
   process.exitCode = report.failed ? 1 : 0;
+}
+
+/** `pushwire trace`: the proxy prints frames until SIGINT/SIGTERM. */
+async function runTrace(flags: CliFlags): Promise<Closer> {
+  const { listen, target } = flags.trace;
+  if (listen === undefined || target === undefined) throw new ConfigError('trace needs --listen PORT and --target ws://host:port/');
+  const { startTrace } = await import('./conformance/index.js');
+  let proxy;
+  try {
+    proxy = await startTrace({ listen, host: flags.host, target, insecure: flags.conformance.insecure });
+  } catch (error) {
+    // a bad URL is the user's to fix (exit 2); a port in use is not (exit 1)
+    throw /URL/.test((error as Error).message) ? new ConfigError((error as Error).message) : error;
+  }
+  process.stdout.write(`pushwire trace listening on ${proxy.url} → ${target}\n`);
+  return (_graceMs, done) => void proxy.close().then(done);
 }
 
 /** Close the server, cutting peers still open after `graceMs`; call `done` when everything is closed. */

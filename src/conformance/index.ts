@@ -21,4 +21,8 @@ export { RULES } from './rules.js';
 export type { Rule, RuleId } from './rules.js';
 export type { Verdict, CloseVerdict } from './verdict.js';
 export { encodeFrame, frame, Op } from './wire.js';
+
+// pushwire trace: a proxy printing every frame both ways.
+export { startTrace, describeWireFrame, CLOSE_CODE_NAMES } from './proxy.js';
+export type { TraceOptions, TraceProxy } from './proxy.js';
 export type { WireFrame } from './wire.js';

@@ -169,6 +169,16 @@ describe('pushwire CLI', () => {
     expect(() => parseArgs(['conformance', '--publish-key', 'k'])).toThrow(/--publish-key is not an option of conformance/);
   });
 
+  it('trace takes --listen, --target, --host and --insecure; without --listen/--target it exits 2', async () => {
+    const help = await runToEnd(['trace', '--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect([...help.stdout.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1])).toEqual(['--host', '--listen', '--target', '--insecure']);
+    expect(parseArgs(['trace', '--listen', '9002', '--target', 'ws://127.0.0.1:9001/'])).toMatchObject({ command: 'trace', trace: { listen: 9002, target: 'ws://127.0.0.1:9001/' } });
+    const missing = await runToEnd(['trace', '--listen', '0']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/trace needs --listen PORT and --target/);
+  });
+
   it('--version and -v print the package version', async () => {
     for (const args of [['--version'], ['-v'], ['serve', '--version']]) {
       expect(await runToEnd(args)).toEqual({ code: 0, stdout: `${PKG.version}\n`, stderr: '' });

@@ -19,6 +19,8 @@ import { chromium } from 'playwright-core';
 import { parseArgs, startEcho } from '../../src/cli.js';
 import { conformance, conformanceClient, DONE_CODE, DONE_REASON, formatTerminal, type CaseResult, type ConformanceReport } from '../../src/conformance/index.js';
 import { WebSocket as PushwireWebSocket } from '../../src/ws/websocket.js';
+import { startTrace } from '../../src/conformance/index.js';
+import { next } from '../helpers/events.js';
 import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_WARNING } from '../helpers/chromium.js';
 import { Utf8Validator } from '../../src/protocol/index.js';
 
@@ -521,6 +523,40 @@ describe('client mode: the tool as the server, a client under test connects once
       expect(byId(report, '1.3.1').reason).toMatch(/non-minimal length encoding was refused/);
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe('pushwire trace: a proxy printing every frame both ways', () => {
+  it('passes a compressed conversation through unchanged and annotates each frame: flags, mask, length, payload inflated, close code by name', async () => {
+    const server = await pushwireEcho(); // permessage-deflate on
+    const lines: string[] = [];
+    const proxy = await startTrace({ listen: 0, target: server.url, write: (line) => lines.push(line) });
+    try {
+      const client = new WS(proxy.url, { perMessageDeflate: { threshold: 0 } });
+      await next(client, 'open');
+      const text = 'hello '.repeat(400); // big enough for the server to compress its echo too
+      client.send(text);
+      expect(String((await next<[Buffer]>(client, 'message'))[0])).toBe(text);
+      client.ping('p');
+      await next(client, 'pong');
+      client.close(1000, 'bye');
+      expect((await next<[number]>(client, 'close'))[0]).toBe(1000);
+      await expect.poll(() => lines.join('\n')).toMatch(/#1 server closed TCP/);
+      const trace = lines.join('\n');
+      expect(trace).toMatch(/^#1 client 127\.0\.0\.1:\d+ connected; forwarding to ws:\/\/127\.0\.0\.1:\d+\/echo$/m);
+      expect(trace).toMatch(/^#1 → GET \/echo HTTP\/1\.1$/m);
+      expect(trace).toMatch(/^#1 ← HTTP\/1\.1 101 Switching Protocols$/m);
+      expect(trace).toMatch(/^#1 ←   Sec-WebSocket-Extensions: permessage-deflate/im);
+      expect(trace).toMatch(/^#1 → text FIN RSV=100 MASK=[0-9a-f]{8} len=\d\d? compressed → 2400 B "hello hello /m);
+      expect(trace).toMatch(/^#1 ← text FIN RSV=100 unmasked len=\d\d? compressed → 2400 B "hello hello /m);
+      expect(trace).toMatch(/^#1 → ping FIN MASK=[0-9a-f]{8} len=1 "p"$/m);
+      expect(trace).toMatch(/^#1 ← pong FIN unmasked len=1 "p"$/m);
+      expect(trace).toMatch(/^#1 → close FIN MASK=[0-9a-f]{8} len=5 code 1000 \(Normal Closure\) reason "bye"$/m);
+      expect(trace).toMatch(/^#1 ← close FIN unmasked len=2 code 1000 \(Normal Closure\)$/m);
+    } finally {
+      await proxy.close();
+      await server.close();
     }
   });
 });

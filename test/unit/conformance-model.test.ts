@@ -465,7 +465,7 @@ describe('reports', () => {
 describe('the pushwire/conformance entry point', () => {
   it('exports exactly the listed runtime names, each documented', () => {
     expect(Object.keys(entry).sort()).toEqual([
-      'DONE_CODE', 'DONE_REASON', 'Op', 'RULES', 'conformance', 'conformanceClient', 'encodeFrame', 'formatHtml', 'formatJUnit', 'formatJson', 'formatTerminal', 'frame', 'isValidCloseCode', 'predict',
+      'CLOSE_CODE_NAMES', 'DONE_CODE', 'DONE_REASON', 'Op', 'RULES', 'conformance', 'conformanceClient', 'describeWireFrame', 'encodeFrame', 'formatHtml', 'formatJUnit', 'formatJson', 'formatTerminal', 'frame', 'isValidCloseCode', 'predict', 'startTrace',
     ]);
     const source = (file: string): string => readFileSync(join(root, 'src/conformance', file), 'utf8');
     for (const [name, file] of [['conformance', 'suite.ts'], ['formatTerminal', 'report.ts'], ['formatJUnit', 'report.ts'], ['predict', 'model.ts'], ['frame', 'wire.ts'], ['encodeFrame', 'wire.ts']]) {
@@ -473,9 +473,9 @@ describe('the pushwire/conformance entry point', () => {
     }
   });
 
-  it('keeps every module but the runner, client mode and the suite free of I/O and timers', () => {
+  it('keeps every module but the runner, client mode, the trace proxy and the suite free of I/O and timers', () => {
     const dir = join(root, 'src/conformance');
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !['runner.ts', 'client-mode.ts', 'suite.ts', 'shrink.ts', 'index.ts'].includes(f))) {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !['runner.ts', 'client-mode.ts', 'proxy.ts', 'suite.ts', 'shrink.ts', 'index.ts'].includes(f))) {
       const code = readFileSync(join(dir, file), 'utf8');
       expect(code, file).not.toMatch(/from 'node:(net|tls|http|https|fs|timers|child_process)'/);
       expect(code, file).not.toMatch(/\b(setTimeout|setInterval|setImmediate|Date\.now|performance\.now)\b/);
